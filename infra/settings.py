@@ -1,0 +1,381 @@
+"""Stack settings: the one place where stack config becomes what every part needs.
+
+Plain Python with no Pulumi import, so the Pulumi program and the local stack
+compute allowed origins, redirect URIs, the function's ``OAUTH_CONFIG``, the
+SPA's ``config.js`` and the site's Content-Security-Policy the same way.
+Every error names the config key that is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from infra.presets import PRESETS
+
+NAMESPACE = "oauth-exchange"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+TOKEN_AUTH_STYLES = ("client_secret_post", "client_secret_basic")
+REVOKE_STYLES = ("github", "rfc7009")
+PROVIDER_NAME = re.compile(r"[a-z0-9-]{1,32}")
+_SCOPE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+_PROVIDER_KEYS = frozenset(
+    {
+        "clientId",
+        "scopes",
+        "refresh",
+        "label",
+        "authorizeUrl",
+        "tokenUrl",
+        "tokenAuth",
+        "revokeUrl",
+        "revokeStyle",
+        "userInfoUrl",
+        "pkce",
+        "imageOrigins",
+    }
+)
+
+
+class ConfigError(ValueError):
+    """Stack configuration that cannot be deployed; the message names the key."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{NAMESPACE}:{key}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A provider as deployed: preset endpoints merged with the stack's entry."""
+
+    name: str
+    label: str
+    client_id: str
+    authorize_url: str
+    token_url: str
+    token_auth: str
+    revoke_url: str | None
+    revoke_style: str
+    userinfo_url: str | None
+    scopes: tuple[str, ...]
+    refresh: bool
+    pkce: bool
+    image_origins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a stack deploys, validated."""
+
+    providers: tuple[Provider, ...]
+    extra_origins: tuple[str, ...] = ()
+    callback_path: str = "/"
+    timeout_seconds: float = 5.0
+    secret_cache_seconds: int = 300
+    memory_size: int = 256
+    reserved_concurrency: int | None = None
+    log_retention_days: int = 30
+    price_class: str = "PriceClass_100"
+
+    @property
+    def lambda_timeout_seconds(self) -> int:
+        """Room for two provider calls (secret re-read after a rotation) and the secret fetch."""
+        return min(900, math.ceil(2 * self.timeout_seconds) + 5)
+
+    def provider(self, name: str) -> Provider:
+        for provider in self.providers:
+            if provider.name == name:
+                return provider
+        raise KeyError(name)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    return (host or "").lower() in LOOPBACK_HOSTS
+
+
+def check_url(key: str, value: Any) -> str:
+    """An absolute https URL, or http on a loopback host (local runs and tests)."""
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        raise ConfigError(key, "must be a URL string without spaces")
+    parts = urlsplit(value)
+    try:
+        parts.port
+    except ValueError:
+        raise ConfigError(key, f"{value!r} has an invalid port") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise ConfigError(key, f"{value!r} is not an absolute http(s) URL with a host")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigError(key, f"{value!r} must use https (http is allowed only for localhost)")
+    return value
+
+
+def check_origin(key: str, value: Any) -> str:
+    """An origin exactly as browsers send it: scheme://host[:port], nothing more."""
+    if value == "*" or (isinstance(value, str) and "*" in value):
+        raise ConfigError(key, "a wildcard origin is never allowed; list each SPA origin")
+    check_url(key, value)
+    parts = urlsplit(value)
+    if parts.path or parts.query or parts.fragment or value.endswith("/"):
+        raise ConfigError(key, f"{value!r} is not an origin: drop the path, e.g. {parts.scheme}://{parts.netloc}")
+    port = parts.port
+    default_port = {"https": 443, "http": 80}[parts.scheme]
+    host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
+    netloc = host.lower() if port in (None, default_port) else f"{host.lower()}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _bool(key: str, value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(key, "must be true or false")
+
+
+def _number(key: str, value: Any, default: float, low: float, high: float, integer: bool = True) -> Any:
+    if value is None:
+        return default
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(key, f"must be a number from {low:g} to {high:g}") from None
+    if isinstance(value, bool) or not (low <= number <= high) or (integer and float(value) != number):
+        raise ConfigError(key, f"must be a {'whole ' if integer else ''}number from {low:g} to {high:g}")
+    return number
+
+
+def _scopes(key: str, value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return default
+    items = value.split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(s, str) and _SCOPE.fullmatch(s) for s in items):
+        raise ConfigError(key, "must be a list of scope strings (no spaces or quotes inside a scope)")
+    return tuple(items)
+
+
+def _provider(name: str, entry: Any) -> Provider:
+    key = f"providers.{name}"
+    if not PROVIDER_NAME.fullmatch(name):
+        raise ConfigError(key, "provider names are 1-32 characters of a-z, 0-9 and '-'")
+    if not isinstance(entry, Mapping):
+        raise ConfigError(key, "must be an object like {clientId: ..., scopes: [...]}")
+    unknown = sorted(set(entry) - _PROVIDER_KEYS)
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_PROVIDER_KEYS))}")
+    client_id = entry.get("clientId")
+    if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 256:
+        raise ConfigError(f"{key}.clientId", "is required: the OAuth app's client id")
+    preset = PRESETS.get(name)
+    if preset is None:
+        for required in ("authorizeUrl", "tokenUrl"):
+            if not entry.get(required):
+                raise ConfigError(
+                    f"{key}.{required}",
+                    f"{name!r} is not a preset ({', '.join(PRESETS)}); a custom provider needs authorizeUrl and tokenUrl",
+                )
+
+    def pick(field: str, preset_value: Any) -> Any:
+        return entry[field] if entry.get(field) is not None else preset_value
+
+    token_auth = pick("tokenAuth", preset.token_auth if preset else "client_secret_post")
+    if token_auth not in TOKEN_AUTH_STYLES:
+        raise ConfigError(f"{key}.tokenAuth", f"must be one of {', '.join(TOKEN_AUTH_STYLES)}")
+    revoke_style = pick("revokeStyle", preset.revoke_style if preset else "rfc7009")
+    if revoke_style not in REVOKE_STYLES:
+        raise ConfigError(f"{key}.revokeStyle", f"must be one of {', '.join(REVOKE_STYLES)}")
+    revoke_url = pick("revokeUrl", preset.revoke_url if preset else None)
+    userinfo_url = pick("userInfoUrl", preset.userinfo_url if preset else None)
+    image_origins = pick("imageOrigins", preset.image_origins if preset else ())
+    if not isinstance(image_origins, list | tuple):
+        raise ConfigError(f"{key}.imageOrigins", "must be a list of origins")
+    label = pick("label", preset.label if preset else name)
+    if not isinstance(label, str) or not label.strip() or len(label) > 64:
+        raise ConfigError(f"{key}.label", "must be a short display name")
+    return Provider(
+        name=name,
+        label=label,
+        client_id=client_id,
+        authorize_url=check_url(f"{key}.authorizeUrl", pick("authorizeUrl", preset.authorize_url if preset else None)),
+        token_url=check_url(f"{key}.tokenUrl", pick("tokenUrl", preset.token_url if preset else None)),
+        token_auth=token_auth,
+        revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url),
+        revoke_style=revoke_style,
+        userinfo_url=None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url),
+        scopes=_scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ()),
+        refresh=_bool(f"{key}.refresh", entry.get("refresh"), False),
+        pkce=_bool(f"{key}.pkce", entry.get("pkce"), preset.pkce if preset else True),
+        image_origins=tuple(check_origin(f"{key}.imageOrigins", o) for o in image_origins),
+    )
+
+
+def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> Settings:
+    """Validate the stack's (non-secret) config values and the names of its client secrets.
+
+    ``values`` maps config keys without the namespace (``providers``,
+    ``extraOrigins``, ...) to their parsed values; missing keys take defaults.
+    Only the names of the secrets are needed here, so their values never pass
+    through plain code.
+    """
+    raw_providers = values.get("providers")
+    if not isinstance(raw_providers, Mapping) or not raw_providers:
+        raise ConfigError("providers", "configure at least one provider, e.g. providers: {github: {clientId: ...}}")
+    providers = tuple(_provider(name, entry) for name, entry in raw_providers.items())
+    for provider in providers:
+        if provider.name not in secret_names:
+            raise ConfigError(
+                f"clientSecrets.{provider.name}",
+                f"no client secret for provider {provider.name!r}; set it with "
+                f"pulumi config set --secret --path 'clientSecrets.{provider.name}' <secret>",
+            )
+    for name in secret_names:
+        if name not in raw_providers:
+            raise ConfigError(f"clientSecrets.{name}", f"there is no provider named {name!r} in providers")
+
+    raw_extra = values.get("extraOrigins") or []
+    if isinstance(raw_extra, str) or not isinstance(raw_extra, list | tuple):
+        raise ConfigError("extraOrigins", "must be a list of origins like [http://localhost:8000]")
+    extra = tuple(dict.fromkeys(check_origin(f"extraOrigins[{i}]", o) for i, o in enumerate(raw_extra)))
+
+    callback_path = values.get("callbackPath") or "/"
+    if not isinstance(callback_path, str) or not re.fullmatch(r"/[A-Za-z0-9._~/-]*", callback_path):
+        raise ConfigError("callbackPath", "must be a path starting with '/', e.g. / or /callback")
+
+    reserved = values.get("reservedConcurrency")
+    price_class = values.get("priceClass") or "PriceClass_100"
+    if price_class not in ("PriceClass_100", "PriceClass_200", "PriceClass_All"):
+        raise ConfigError("priceClass", "must be PriceClass_100, PriceClass_200 or PriceClass_All")
+    retention = _number("logRetentionDays", values.get("logRetentionDays"), 30, 1, 3653)
+    allowed_retention = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+    if retention not in allowed_retention:
+        raise ConfigError("logRetentionDays", f"CloudWatch accepts only {', '.join(map(str, allowed_retention))}")
+    return Settings(
+        providers=providers,
+        extra_origins=extra,
+        callback_path=callback_path,
+        timeout_seconds=_number("timeoutSeconds", values.get("timeoutSeconds"), 5.0, 1, 30, integer=False),
+        secret_cache_seconds=_number("secretCacheSeconds", values.get("secretCacheSeconds"), 300, 0, 3600),
+        memory_size=_number("memorySize", values.get("memorySize"), 256, 128, 10240),
+        reserved_concurrency=None if reserved is None else _number("reservedConcurrency", reserved, 0, 1, 1000),
+        log_retention_days=retention,
+        price_class=price_class,
+    )
+
+
+def allowed_origins(settings: Settings, site_origin: str) -> list[str]:
+    """The SPA origins the function serves: the site itself, then the extra ones."""
+    return list(dict.fromkeys([check_origin("site origin", site_origin), *settings.extra_origins]))
+
+
+def redirect_uris(settings: Settings, site_origin: str) -> list[str]:
+    """The callback URL for each allowed origin: register these at the provider."""
+    return [origin + settings.callback_path for origin in allowed_origins(settings, site_origin)]
+
+
+def client_secrets_json(settings: Settings, secrets: Mapping[str, Any]) -> str:
+    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``."""
+    for provider in settings.providers:
+        value = secrets.get(provider.name)
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"clientSecrets.{provider.name}", "must be a non-empty string")
+    return json.dumps({p.name: secrets[p.name] for p in settings.providers}, sort_keys=True)
+
+
+def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
+    """The exchange function's ``OAUTH_CONFIG`` (see SPEC.md, "Function configuration")."""
+    return {
+        "providers": {
+            p.name: {
+                "client_id": p.client_id,
+                "token_url": p.token_url,
+                "token_auth": p.token_auth,
+                "revoke_url": p.revoke_url,
+                "revoke_style": p.revoke_style,
+                "refresh": p.refresh,
+            }
+            for p in settings.providers
+        },
+        "allowed_origins": allowed_origins(settings, site_origin),
+        "redirect_uris": redirect_uris(settings, site_origin),
+        "timeout_seconds": settings.timeout_seconds,
+        "secret_cache_seconds": settings.secret_cache_seconds,
+    }
+
+
+def function_config_json(settings: Settings, site_origin: str) -> str:
+    return json.dumps(function_config(settings, site_origin), sort_keys=True, separators=(",", ":"))
+
+
+def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
+    """What the SPA needs to start a sign-in; nothing in it is secret."""
+    return {
+        "functionUrl": check_url("function URL", function_url).rstrip("/"),
+        "callbackPath": settings.callback_path,
+        "providers": [
+            {
+                "name": p.name,
+                "label": p.label,
+                "clientId": p.client_id,
+                "authorizeUrl": p.authorize_url,
+                "userInfoUrl": p.userinfo_url,
+                "scopes": list(p.scopes),
+                "pkce": p.pkce,
+                "refresh": p.refresh,
+                "revoke": p.revoke_url is not None,
+            }
+            for p in settings.providers
+        ],
+    }
+
+
+def config_js(settings: Settings, function_url: str) -> str:
+    """The SPA's generated ``config.js``: an ES module the app imports."""
+    body = json.dumps(spa_config(settings, function_url), indent=2, sort_keys=True)
+    return (
+        "// Generated by oauth-exchange from the stack's settings; do not edit.\n"
+        f"export default Object.freeze({body});\n"
+    )
+
+
+def content_security_policy(settings: Settings, function_origin: str) -> str:
+    """The site's CSP: only itself, the function and the provider APIs the SPA calls."""
+    connect = [function_origin, *(_origin_of(p.userinfo_url) for p in settings.providers if p.userinfo_url)]
+    images = [o for p in settings.providers for o in p.image_origins]
+    directives = [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src " + " ".join(["'self'", "data:", *dict.fromkeys(images)]),
+        "connect-src " + " ".join(["'self'", *dict.fromkeys(connect)]),
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+    return "; ".join(directives)
+
+
+HSTS_MAX_AGE_SECONDS = 63072000
+
+
+def site_security_headers(settings: Settings, function_origin: str) -> dict[str, str]:
+    """Headers every site response carries, on CloudFront and in the local stack alike."""
+    return {
+        "Content-Security-Policy": content_security_policy(settings, function_origin),
+        "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
