@@ -351,14 +351,13 @@ def config_js(settings: Settings, function_url: str) -> str:
 
 def content_security_policy(settings: Settings, function_origin: str) -> str:
     """The site's CSP: only itself, the function and the provider APIs the SPA calls."""
-    connect = [function_origin, *(_origin_of(p.userinfo_url) for p in settings.providers if p.userinfo_url)]
     images = [o for p in settings.providers for o in p.image_origins]
     directives = [
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self'",
         "img-src " + " ".join(["'self'", "data:", *dict.fromkeys(images)]),
-        "connect-src " + " ".join(["'self'", *dict.fromkeys(connect)]),
+        connect_policy(settings, function_origin),
         "manifest-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
@@ -379,3 +378,35 @@ def site_security_headers(settings: Settings, function_origin: str) -> dict[str,
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
     }
+
+
+def connect_policy(settings: Settings, function_origin: str) -> str:
+    """A CSP that pins ``connect-src`` to the exact function URL.
+
+    On AWS the site's header CSP can only name the function URL's region
+    (``https://*.lambda-url.<region>.on.aws``): the function's CORS needs the
+    distribution's domain, so the distribution cannot also wait for the
+    function URL. This second policy, set in ``index.html``, is built after
+    both exist; browsers enforce every policy, so the intersection is exact.
+    """
+    connect = [function_origin, *(_origin_of(p.userinfo_url) for p in settings.providers if p.userinfo_url)]
+    return "connect-src " + " ".join(["'self'", *dict.fromkeys(connect)])
+
+
+_HEAD_TAG = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
+
+
+def render_index_html(html: str, settings: Settings, function_origin: str) -> str:
+    """``index.html`` with the exact connect policy as the first element of ``<head>``."""
+    match = _HEAD_TAG.search(html)
+    if match is None:
+        raise ValueError("index.html has no <head> element")
+    meta = f'\n    <meta http-equiv="Content-Security-Policy" content="{connect_policy(settings, function_origin)}">'
+    return html[: match.end()] + meta + html[match.end() :]
+
+
+def function_url_origin_pattern(region: str) -> str:
+    """Every function URL origin in a region: what the header CSP can name before the URL exists."""
+    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
+        raise ConfigError("aws:region", f"{region!r} is not an AWS region name")
+    return f"https://*.lambda-url.{region}.on.aws"
