@@ -1,0 +1,134 @@
+"""Client secrets read from AWS Secrets Manager and cached per container.
+
+The secret's ``SecretString`` is a JSON object ``{"<provider>": "<client secret>"}``.
+It is cached for a bounded time so a rotated secret is picked up without a
+redeploy, and re-read at once when a provider rejects the cached one. A failed
+read is never papered over with a stale value: the request fails with
+``secret_unavailable`` and the next request tries again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+# botocore logs raw response bodies at DEBUG, and this response body is the secret.
+# Keep that one logger at INFO unless someone chose its level explicitly.
+if logging.getLogger("botocore.parsers").level == logging.NOTSET:
+    logging.getLogger("botocore.parsers").setLevel(logging.INFO)
+
+
+class SecretUnavailable(Exception):
+    """The secret cannot be read; the message is safe to log (it holds no secret)."""
+
+
+SecretSource = Callable[[], Mapping[str, str]]
+
+
+class ClientSecrets:
+    """Thread-safe cache in front of a ``SecretSource``.
+
+    Each successful read bumps a generation number. A caller whose secret was
+    rejected passes the generation it used to ``reread``: when several requests
+    hit the same rejection together, only the first one reads the store again.
+    """
+
+    def __init__(
+        self,
+        source: SecretSource,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._values: Mapping[str, str] | None = None
+        self._read_at = 0.0
+        self._generation = 0
+
+    def get(self, provider: str) -> tuple[str, int]:
+        """The provider's client secret and the generation it came from."""
+        with self._lock:
+            if self._values is None or self._clock() - self._read_at >= self._ttl:
+                self._read()
+            return self._lookup(provider), self._generation
+
+    def reread(self, provider: str, rejected_generation: int) -> tuple[str, int]:
+        """Read the store again unless a newer read already replaced the rejected secret."""
+        with self._lock:
+            if self._generation == rejected_generation:
+                self._read()
+            return self._lookup(provider), self._generation
+
+    def _read(self) -> None:
+        self._values = self._source()
+        self._read_at = self._clock()
+        self._generation += 1
+
+    def _lookup(self, provider: str) -> str:
+        assert self._values is not None
+        secret = self._values.get(provider)
+        if not isinstance(secret, str) or not secret:
+            raise SecretUnavailable(f"the secret has no client secret for provider {provider}")
+        return secret
+
+
+class SecretsManagerSource:
+    """Reads the secrets document with one boto3 client, created on first use.
+
+    boto3 honours ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, which local runs point at
+    moto. Calls are expected to be serialised by ``ClientSecrets``.
+    """
+
+    def __init__(self, arn: str, timeout_seconds: float) -> None:
+        self._arn = arn
+        self._timeout = timeout_seconds
+        self._client = None
+
+    def __call__(self) -> Mapping[str, str]:
+        try:
+            if self._client is None:
+                self._client = boto3.session.Session().client(
+                    "secretsmanager",
+                    region_name=_region_of(self._arn),
+                    config=Config(
+                        connect_timeout=self._timeout,
+                        read_timeout=self._timeout,
+                        retries={"mode": "standard", "total_max_attempts": 2},
+                    ),
+                )
+            answer = self._client.get_secret_value(SecretId=self._arn)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise SecretUnavailable(f"Secrets Manager refused the read ({code})") from None
+        except BotoCoreError as exc:
+            raise SecretUnavailable(f"Secrets Manager could not be reached ({type(exc).__name__})") from None
+        return _parse_document(answer.get("SecretString"))
+
+
+def _region_of(arn: str) -> str | None:
+    """The region in ``arn:aws:secretsmanager:<region>:...``; None lets boto3 decide."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[0] == "arn" and parts[3]:
+        return parts[3]
+    return None
+
+
+def _parse_document(text: object) -> Mapping[str, str]:
+    if not isinstance(text, str):
+        raise SecretUnavailable("the secret has no SecretString")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        raise SecretUnavailable("the secret's SecretString is not JSON") from None
+    if not isinstance(document, dict):
+        raise SecretUnavailable("the secret's SecretString is not a JSON object")
+    return {name: value for name, value in document.items() if isinstance(value, str)}

@@ -1,0 +1,103 @@
+"""Lambda entry point: adapts function URL events (payload 2.0) to the core in ``exchange``.
+
+The adapter is tolerant: whatever the event looks like, it becomes a request
+the core can answer (missing pieces are empty), and whatever happens the
+result is a response dict with an explicit ``statusCode``, the spec's headers
+and a JSON body. It never emits ``Access-Control-*`` headers: the function
+URL's CORS configuration owns those.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import exchange
+from exchange_errors import ExchangeError
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+if not logging.getLogger().handlers:
+    # Outside Lambda (local runs) nothing prints records yet; Lambda installs its own handler.
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+if "AWS_LAMBDA_LOG_LEVEL" not in os.environ:
+    # With the text log format the root logger stays at WARNING; the request line must still appear.
+    # When the operator picks a log level (JSON format), that choice stands.
+    exchange.log.setLevel(logging.INFO)
+
+
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    """Answer one function URL invocation."""
+    try:
+        response = exchange.handle(request_from_event(event, context))
+    except Exception as exc:  # noqa: BLE001 - the contract is a 500, never a crash
+        exchange.log.error("request failed before reaching the core: %s", type(exc).__name__)
+        response = exchange.error_response(ExchangeError("server_error"))
+    return {
+        "statusCode": response.status,
+        "headers": dict(response.headers),
+        "body": json.dumps(response.body, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def request_from_event(event: Any, context: Any) -> exchange.ExchangeRequest:
+    """The core's view of a function URL event."""
+    event = event if isinstance(event, Mapping) else {}
+    request_context = _mapping(event.get("requestContext"))
+    http = _mapping(request_context.get("http"))
+    headers = {
+        name.lower(): value
+        for name, value in _mapping(event.get("headers")).items()
+        if isinstance(name, str) and isinstance(value, str)
+    }
+    return exchange.ExchangeRequest(
+        method=_text(http.get("method")),
+        path=_text(event.get("rawPath")),
+        headers=headers,
+        body=_body(event.get("body"), event.get("isBase64Encoded") is True),
+        request_id=_request_id(context, request_context),
+        seconds_left=_seconds_left(context),
+    )
+
+
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _body(body: Any, is_base64: bool) -> bytes | None:
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        return None
+    try:
+        if is_base64:
+            return base64.b64decode(body, validate=True)
+        return body.encode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _request_id(context: Any, request_context: Mapping[Any, Any]) -> str:
+    for candidate in (getattr(context, "aws_request_id", None), request_context.get("requestId")):
+        if isinstance(candidate, str) and REQUEST_ID.fullmatch(candidate):
+            return candidate
+    return "-"
+
+
+def _seconds_left(context: Any) -> float | None:
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    millis = remaining()
+    return millis / 1000 if isinstance(millis, (int, float)) and not isinstance(millis, bool) else None

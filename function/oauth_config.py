@@ -1,0 +1,207 @@
+"""Parse and validate the function's configuration (SPEC.md, "Function configuration").
+
+The configuration comes from ``OAUTH_CONFIG`` (JSON) and ``OAUTH_CLIENT_SECRETS_ARN``
+and is validated once per container. Anything wrong raises ``ConfigError`` whose
+message names the offending key and what is wrong with it, never the value, so
+it can be logged as it is. Keys this module does not know are ignored: the
+deploying program may carry extra information (authorize URLs, scopes, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+PROVIDER_NAME = re.compile(r"[a-z0-9-]{1,32}")
+TOKEN_AUTH_METHODS = frozenset({"client_secret_post", "client_secret_basic"})
+REVOKE_STYLES = frozenset({"github", "rfc7009"})
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+DEFAULT_TIMEOUT_SECONDS = 5.0
+MAX_TIMEOUT_SECONDS = 60.0
+DEFAULT_SECRET_CACHE_SECONDS = 300.0
+MAX_SECRET_CACHE_SECONDS = 3600.0
+
+
+class ConfigError(ValueError):
+    """The configuration is unusable; the message names the key at fault."""
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    name: str
+    client_id: str
+    token_url: str
+    token_auth: str
+    revoke_url: str | None
+    """With ``{client_id}`` already substituted."""
+    revoke_style: str | None
+    refresh: bool
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    providers: Mapping[str, ProviderSettings]
+    allowed_origins: frozenset[str]
+    redirect_uris: frozenset[str]
+    timeout_seconds: float
+    secret_cache_seconds: float
+    secrets_arn: str
+
+
+def load_config(environ: Mapping[str, str]) -> OAuthConfig:
+    """Read and validate the configuration from the process environment."""
+    raw = environ.get("OAUTH_CONFIG")
+    if not raw:
+        raise ConfigError("OAUTH_CONFIG is not set")
+    arn = environ.get("OAUTH_CLIENT_SECRETS_ARN", "").strip()
+    if not arn:
+        raise ConfigError("OAUTH_CLIENT_SECRETS_ARN is not set")
+    return parse_config(raw, arn)
+
+
+def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
+    """Validate the ``OAUTH_CONFIG`` JSON text."""
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"OAUTH_CONFIG is not valid JSON (line {exc.lineno} column {exc.colno})") from None
+    if not isinstance(document, dict):
+        raise ConfigError("OAUTH_CONFIG must be a JSON object")
+
+    providers = document.get("providers")
+    if not isinstance(providers, dict) or not providers:
+        raise ConfigError("OAUTH_CONFIG.providers must be a non-empty object")
+    parsed_providers = {name: _provider(name, entry) for name, entry in providers.items()}
+
+    return OAuthConfig(
+        providers=parsed_providers,
+        allowed_origins=frozenset(_origins(document.get("allowed_origins", []))),
+        redirect_uris=frozenset(_redirect_uris(document.get("redirect_uris"))),
+        timeout_seconds=_number(
+            document.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
+            "OAUTH_CONFIG.timeout_seconds",
+            maximum=MAX_TIMEOUT_SECONDS,
+            zero_allowed=False,
+        ),
+        secret_cache_seconds=_number(
+            document.get("secret_cache_seconds", DEFAULT_SECRET_CACHE_SECONDS),
+            "OAUTH_CONFIG.secret_cache_seconds",
+            maximum=MAX_SECRET_CACHE_SECONDS,
+            zero_allowed=True,
+        ),
+        secrets_arn=secrets_arn,
+    )
+
+
+def _provider(name: Any, entry: Any) -> ProviderSettings:
+    if not isinstance(name, str) or not PROVIDER_NAME.fullmatch(name):
+        raise ConfigError("OAUTH_CONFIG.providers has a name that is not 1-32 characters of [a-z0-9-]")
+    key = f"OAUTH_CONFIG.providers.{name}"
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{key} must be an object")
+
+    client_id = entry.get("client_id")
+    if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 256:
+        raise ConfigError(f"{key}.client_id must be a non-empty string of at most 256 characters")
+
+    token_url = _url(entry.get("token_url"), f"{key}.token_url")
+
+    token_auth = entry.get("token_auth", "client_secret_post")
+    if token_auth not in TOKEN_AUTH_METHODS:
+        raise ConfigError(f"{key}.token_auth must be client_secret_post or client_secret_basic")
+
+    revoke_url = entry.get("revoke_url")
+    revoke_style = entry.get("revoke_style")
+    if revoke_url is not None:
+        if not isinstance(revoke_url, str):
+            raise ConfigError(f"{key}.revoke_url must be a URL or null")
+        revoke_url = _url(revoke_url.replace("{client_id}", quote(client_id, safe="")), f"{key}.revoke_url")
+        if revoke_style not in REVOKE_STYLES:
+            raise ConfigError(f"{key}.revoke_style must be github or rfc7009 when revoke_url is set")
+    elif revoke_style is not None and revoke_style not in REVOKE_STYLES:
+        raise ConfigError(f"{key}.revoke_style must be github or rfc7009")
+
+    refresh = entry.get("refresh", False)
+    if not isinstance(refresh, bool):
+        raise ConfigError(f"{key}.refresh must be true or false")
+
+    return ProviderSettings(
+        name=name,
+        client_id=client_id,
+        token_url=token_url,
+        token_auth=token_auth,
+        revoke_url=revoke_url,
+        revoke_style=revoke_style if revoke_url is not None else None,
+        refresh=refresh,
+    )
+
+
+def _url(value: Any, key: str) -> str:
+    """An absolute https URL, or http on a loopback host (local runs and tests)."""
+    rule = f"{key} must be an https URL (http only for localhost, 127.0.0.1 or [::1])"
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value):
+        raise ConfigError(rule)
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigError(rule) from None
+    if not host or parts.username is not None or parts.password is not None or parts.fragment:
+        raise ConfigError(rule)
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return value
+    raise ConfigError(rule)
+
+
+def _redirect_uris(value: Any) -> list[str]:
+    key = "OAUTH_CONFIG.redirect_uris"
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{key} must be a non-empty list of URLs")
+    return [_url(uri, f"{key}[{index}]") for index, uri in enumerate(value)]
+
+
+def _origins(value: Any) -> list[str]:
+    key = "OAUTH_CONFIG.allowed_origins"
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} must be a list of origins")
+    return [_origin(origin, f"{key}[{index}]") for index, origin in enumerate(value)]
+
+
+def _origin(value: Any, key: str) -> str:
+    """``scheme://host[:port]`` exactly as a browser sends it in ``Origin`` (lower-cased)."""
+    rule = f"{key} must be an origin like https://example.com (scheme://host[:port], no path, never *)"
+    if not isinstance(value, str) or not value or "*" in value or any(c.isspace() for c in value):
+        raise ConfigError(rule)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigError(rule) from None
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or value.endswith(("?", "#"))
+    ):
+        raise ConfigError(rule)
+    return value.lower()
+
+
+def _number(value: Any, key: str, *, maximum: float, zero_allowed: bool) -> float:
+    low = "at least 0" if zero_allowed else "greater than 0"
+    rule = f"{key} must be a number {low} and at most {maximum:g}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(rule)
+    if value < 0 or (value == 0 and not zero_allowed) or value > maximum:
+        raise ConfigError(rule)
+    return float(value)

@@ -1,0 +1,191 @@
+"""HTTP calls to OAuth providers: one pooled client, bounded answers, one safe retry.
+
+A single ``httpx.Client`` lives as long as the container, so warm invocations
+reuse the kept-alive (TLS) connection and an exchange costs one round trip.
+Redirects are never followed and cookies are never kept: a token endpoint has
+no business redirecting, and one user's cookies must not ride along with the
+next user's request.
+
+Every call has one deadline covering connect, send and the whole answer; the
+answer is streamed and cut off at ``MAX_ANSWER_BYTES``. Each network read is
+also bounded by the time left when the call started, so a provider that drips
+its answer byte by byte is stopped within about twice the timeout.
+
+A request is retried once, and only when it cannot have been processed: the
+connection could not be opened, or a connection taken from the pool failed
+before any response arrived (the provider closed it while the container was
+frozen). A fresh connection that fails after the request was sent is not
+retried: an authorization code is single-use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+from exchange_errors import ExchangeError
+
+MAX_ANSWER_BYTES = 64 * 1024
+USER_AGENT = "oauth-exchange/1.0 (+httpx)"
+KEEPALIVE_SECONDS = 60.0
+
+# httpx logs every request at INFO; the function's own request line already
+# says what happened, and the contract is one line per request.
+if logging.getLogger("httpx").level == logging.NOTSET:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    status: int
+    fields: Mapping[str, Any] | None
+    """The JSON object or form fields of the body; None when it is neither."""
+
+
+class _AttemptTrace:
+    """Watches httpcore's trace events to tell whether a failure is safe to retry."""
+
+    def __init__(self) -> None:
+        self.opened_connection = False
+        self.got_response = False
+
+    def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event.startswith("connection.connect_tcp."):
+            self.opened_connection = True
+        elif event == "http11.receive_response_headers.complete":
+            self.got_response = True
+
+    def safe_to_retry(self, exc: httpx.HTTPError) -> bool:
+        if isinstance(exc, httpx.ConnectError):
+            return True
+        stale_pooled_connection = not self.opened_connection and not self.got_response
+        return stale_pooled_connection and isinstance(
+            exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+        )
+
+
+class _Deadline(Exception):
+    pass
+
+
+class ProviderClient:
+    """Sends requests to providers; safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._http = httpx.Client(
+            follow_redirects=False,
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            limits=httpx.Limits(
+                max_connections=20, max_keepalive_connections=10, keepalive_expiry=KEEPALIVE_SECONDS
+            ),
+        )
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+    ) -> ProviderAnswer:
+        """One provider call; raises ExchangeError provider_timeout / provider_error."""
+        deadline = time.monotonic() + timeout
+        retried = False
+        while True:
+            trace = _AttemptTrace()
+            try:
+                return self._attempt(method, url, deadline, trace, headers, form, json_body)
+            except (httpx.TimeoutException, _Deadline):
+                raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
+            except httpx.HTTPError as exc:
+                if not retried and trace.safe_to_retry(exc) and time.monotonic() < deadline:
+                    retried = True
+                    continue
+                raise ExchangeError(
+                    "provider_error", log_detail=f"provider unreachable ({type(exc).__name__})"
+                ) from None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        deadline: float,
+        trace: _AttemptTrace,
+        headers: Mapping[str, str] | None,
+        form: Mapping[str, str] | None,
+        json_body: Mapping[str, Any] | None,
+    ) -> ProviderAnswer:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline()
+        with self._http.stream(
+            method,
+            url,
+            headers=headers,
+            data=form,
+            json=json_body,
+            timeout=remaining,
+            extensions={"trace": trace},
+        ) as response:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+                raise _too_large()
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise _too_large()
+                if time.monotonic() > deadline:
+                    raise _Deadline()
+            fields = parse_answer(response.headers.get("content-type", ""), bytes(body))
+            return ProviderAnswer(response.status_code, fields)
+
+
+def _too_large() -> ExchangeError:
+    return ExchangeError("provider_error", log_detail=f"provider answer larger than {MAX_ANSWER_BYTES} bytes")
+
+
+def parse_answer(content_type: str, body: bytes) -> Mapping[str, Any] | None:
+    """Fields of a JSON object or form-encoded answer; None for anything else (HTML, ...)."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return _json_object(body)
+    if media_type == "application/x-www-form-urlencoded":
+        return _form(body)
+    if media_type in ("", "text/plain"):
+        parsed = _json_object(body)
+        return parsed if parsed is not None else _form(body)
+    return None
+
+
+def _json_object(body: bytes) -> Mapping[str, Any] | None:
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _form(body: bytes) -> Mapping[str, Any] | None:
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    fields: dict[str, str] = {}
+    for name, value in pairs:
+        fields.setdefault(name, value)
+    return fields or None
