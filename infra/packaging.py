@@ -1,0 +1,170 @@
+"""The exchange function's deployment zip: sources plus dependencies, built reproducibly.
+
+Plain Python with no Pulumi import, so tests and the benchmark can build the
+same archive the stack deploys. The zip is a pure function of its inputs
+(fixed timestamps, modes and order, no caches), and it is cached by a hash of
+those inputs: an unchanged ``function/`` gives the same file, byte for byte,
+without running pip again, so ``pulumi up`` sees no code change.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+PYTHON_VERSION = "3.14"
+"""The Lambda runtime's Python; the program deploys ``python<PYTHON_VERSION>``."""
+
+PLATFORMS = (
+    "manylinux2014_aarch64",
+    "manylinux_2_17_aarch64",
+    "manylinux_2_28_aarch64",
+    "manylinux_2_34_aarch64",
+)
+"""Wheel tags the arm64 Lambda runtime (Amazon Linux 2023, glibc 2.34) can load.
+
+pip does not expand a manylinux tag to the older ones it implies, so each is named.
+"""
+
+FORMAT_VERSION = "1"
+"""Part of the cache key: bump it when the way the zip is laid out changes."""
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_FILE_MODE = 0o100644 << 16
+_SKIPPED_DIST_INFO = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
+
+
+class PackagingError(RuntimeError):
+    """The archive could not be built; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """A built deployment zip and its base64 SHA-256, as Lambda reports ``CodeSha256``."""
+
+    path: Path
+    sha256: str
+
+
+def _is_source(relative: Path) -> bool:
+    """Code the handler runs: not caches, hidden files, tests or the requirements list."""
+    parts = relative.parts
+    if any(part.startswith(".") or part in ("__pycache__", "tests") for part in parts):
+        return False
+    name = parts[-1]
+    return not (
+        name.endswith((".pyc", ".pyo"))
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name in ("requirements.txt", "conftest.py")
+    )
+
+
+def _is_dependency(relative: Path) -> bool:
+    """Installed library files: not caches, console scripts or pip's install bookkeeping."""
+    parts = relative.parts
+    if parts[0] == "bin" or "__pycache__" in parts or parts[-1].endswith((".pyc", ".pyo")):
+        return False
+    in_dist_info = len(parts) > 1 and parts[-2].endswith(".dist-info")
+    return not (in_dist_info and parts[-1] in _SKIPPED_DIST_INFO)
+
+
+def _files(root: Path, wanted: Callable[[Path], bool]) -> list[tuple[str, Path]]:
+    """``(zip name, path)`` for every wanted file under ``root``, in sorted order."""
+    found = []
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and wanted(relative):
+            found.append((relative.as_posix(), path))
+    return found
+
+
+def source_files(function_dir: Path) -> list[tuple[str, Path]]:
+    """The function's own files that go into the archive."""
+    return _files(function_dir, _is_source) if function_dir.is_dir() else []
+
+
+def cache_key(function_dir: Path) -> str:
+    """A hash of everything the archive is made from."""
+    digest = hashlib.sha256()
+    digest.update(f"format={FORMAT_VERSION}\npython={PYTHON_VERSION}\nplatforms={','.join(PLATFORMS)}\n".encode())
+    requirements = function_dir / "requirements.txt"
+    if requirements.is_file():
+        digest.update(b"requirements\0" + requirements.read_bytes() + b"\0")
+    for name, path in source_files(function_dir):
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def sha256_base64(path: Path) -> str:
+    """What Lambda reports as ``CodeSha256`` and Pulumi compares as ``source_code_hash``."""
+    return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+def _pip_install(requirements: Path, target: Path) -> None:
+    command = [
+        sys.executable, "-m", "pip", "install",
+        "--target", str(target),
+        *(arg for platform in PLATFORMS for arg in ("--platform", platform)),
+        "--python-version", PYTHON_VERSION,
+        "--implementation", "cp",
+        "--only-binary=:all:",
+        "--no-compile",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--quiet",
+        "-r", str(requirements),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        details = (result.stderr or result.stdout).strip()[-4000:]
+        raise PackagingError(
+            f"pip could not install {requirements} for Lambda (Python {PYTHON_VERSION}, arm64, binary wheels only); "
+            f"check the network and that every requirement has such a wheel.\n{details}"
+        )
+
+
+def _write_zip(destination: Path, entries: list[tuple[str, Path]]) -> None:
+    with zipfile.ZipFile(destination, "w") as archive:
+        for name, path in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.external_attr = _FILE_MODE
+            info.create_system = 3
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=9)
+
+
+def build_archive(function_dir: Path, build_dir: Path) -> Archive:
+    """The deployment zip for ``function_dir``, from ``build_dir``'s cache when its inputs are unchanged."""
+    function_dir = function_dir.resolve()
+    sources = source_files(function_dir)
+    if not sources:
+        raise PackagingError(f"{function_dir} has no source files to package")
+    build_dir.mkdir(parents=True, exist_ok=True)
+    destination = build_dir / f"function-{cache_key(function_dir)[:32]}.zip"
+    if destination.is_file():
+        return Archive(destination, sha256_base64(destination))
+
+    with tempfile.TemporaryDirectory(dir=build_dir, prefix="building-") as scratch:
+        scratch_dir = Path(scratch)
+        requirements = function_dir / "requirements.txt"
+        dependencies: list[tuple[str, Path]] = []
+        if requirements.is_file():
+            _pip_install(requirements, scratch_dir / "dependencies")
+            dependencies = _files(scratch_dir / "dependencies", _is_dependency)
+        clashes = sorted({name for name, _ in sources} & {name for name, _ in dependencies})
+        if clashes:
+            raise PackagingError(f"function/ files clash with installed packages: {', '.join(clashes)}")
+        partial = scratch_dir / "function.zip"
+        _write_zip(partial, sources + dependencies)
+        os.replace(partial, destination)
+    return Archive(destination, sha256_base64(destination))
+
