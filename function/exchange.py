@@ -168,7 +168,15 @@ def handle(request: ExchangeRequest) -> ExchangeResponse:
         response = error_response(ExchangeError("server_error"))
         outcome = "server_error"
         note.detail = f"unexpected {type(exc).__name__} at {_where(exc)}"
-    log_request(request.request_id, note, outcome, response.status)
+    log_request(
+        request.request_id,
+        outcome,
+        response.status,
+        route=note.route,
+        provider=note.provider,
+        upstream_seconds=note.upstream_seconds,
+        detail=note.detail,
+    )
     return response
 
 
@@ -176,22 +184,35 @@ def error_response(error: ExchangeError) -> ExchangeResponse:
     return ExchangeResponse(error.status, error.body(), {**RESPONSE_HEADERS, **error.headers})
 
 
-def log_request(request_id: str, note: _RequestNote, outcome: str, status: int) -> None:
-    """The one log line per request; every value in it is safe to log."""
-    upstream_ms = round(note.upstream_seconds * 1000)
+def log_request(
+    request_id: str,
+    outcome: str,
+    status: int,
+    *,
+    route: str = "other",
+    provider: str = "-",
+    upstream_seconds: float = 0.0,
+    detail: str = "",
+) -> None:
+    """The one log line per request; every value in it is safe to log.
+
+    The fields are in the message for the text log format and in ``extra``,
+    which Lambda's JSON log format turns into top-level keys.
+    """
+    upstream_ms = round(upstream_seconds * 1000)
     log.info(
         "request_id=%s route=%s provider=%s outcome=%s status=%d upstream_ms=%d%s",
         request_id,
-        note.route,
-        note.provider,
+        route,
+        provider,
         outcome,
         status,
         upstream_ms,
-        f" detail={note.detail}" if note.detail else "",
+        f" detail={detail}" if detail else "",
         extra={
             "request_id": request_id,
-            "route": note.route,
-            "provider": note.provider,
+            "route": route,
+            "provider": provider,
             "outcome": outcome,
             "status": status,
             "upstream_ms": upstream_ms,

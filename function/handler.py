@@ -37,8 +37,8 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         response = exchange.handle(request_from_event(event, context))
     except Exception as exc:  # noqa: BLE001 - the contract is a 500, never a crash
-        exchange.log.error("request failed before reaching the core: %s", type(exc).__name__)
         response = exchange.error_response(ExchangeError("server_error"))
+        exchange.log_request("-", "server_error", response.status, detail=f"adapter failed ({type(exc).__name__})")
     return {
         "statusCode": response.status,
         "headers": dict(response.headers),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,13 +81,17 @@ class ProviderClient:
     """Sends requests to providers; safe to share between threads."""
 
     def __init__(self) -> None:
+        transport = httpx.HTTPTransport(
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=KEEPALIVE_SECONDS),
+            # httpcore writes the head and the body separately; without TCP_NODELAY the body
+            # waits for the provider's delayed ACK of the head (write-write-read).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
         self._http = httpx.Client(
+            transport=transport,
             follow_redirects=False,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            limits=httpx.Limits(
-                max_connections=20, max_keepalive_connections=10, keepalive_expiry=KEEPALIVE_SECONDS
-            ),
         )
 
     def send(

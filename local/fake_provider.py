@@ -184,7 +184,9 @@ class FakeProvider:
             raise RuntimeError("already started")
         handler = type("BoundHandler", (_Handler,), {"provider": self, "timeout": self.keepalive_timeout})
         self._server = _Server((self._host, self._port), handler, self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-provider", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-provider", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -384,6 +386,11 @@ def _alive(expires_at: float | None) -> bool:
     return expires_at is None or time.monotonic() < expires_at
 
 
+def _same(given: str, expected: str) -> bool:
+    """Constant-time comparison that also copes with non-ASCII secrets."""
+    return secrets.compare_digest(given.encode(), expected.encode())
+
+
 def _random_token() -> str:
     alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
     return "".join(secrets.choice(alphabet) for _ in range(36))
@@ -417,6 +424,7 @@ class _Handler(BaseHTTPRequestHandler):
     provider: FakeProvider
     protocol_version = "HTTP/1.1"
     server_version = "FakeOAuth/1.0"
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -505,7 +513,7 @@ class _Handler(BaseHTTPRequestHandler):
             client_id, secret = unquote_plus(user), unquote_plus(password)
         else:
             client_id, secret = fields.get("client_id", ""), fields.get("client_secret", "")
-        if client_id != provider.client_id or not secrets.compare_digest(secret, provider.client_secret):
+        if client_id != provider.client_id or not _same(secret, provider.client_secret):
             return "wrong client credentials"
         return None
 
@@ -738,7 +746,7 @@ class _Handler(BaseHTTPRequestHandler):
         if (
             scheme.lower() != "basic"
             or user != provider.client_id
-            or not secrets.compare_digest(password, provider.client_secret)
+            or not _same(password, provider.client_secret)
         ):
             self._json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
             return

@@ -1,0 +1,357 @@
+"""Fixtures for the exchange function: moto Secrets Manager, fake providers, deployment, invocation.
+
+Every test is also a leak scan: while the handler runs, all log records (every
+logger, every level) are captured, and every response is kept. At teardown no
+client secret, code or verifier may appear in any of them, no token may
+appear anywhere but a successful ``/token`` answer, and there must be exactly
+one request log line per response (so the scan cannot silently see nothing).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+import exchange
+import handler
+from local.fake_provider import FakeProvider
+
+REGION = "us-east-1"
+SPA_ORIGIN = "http://127.0.0.1:8000"
+REDIRECT_URI = "http://127.0.0.1:8000/"
+OTHER_REDIRECT_URI = "http://127.0.0.1:8000/callback"
+SPEC_HEADERS = {
+    "Content-Type": "application/json",
+    "Cache-Control": "no-store",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def pkce_pair() -> tuple[str, str]:
+    """(verifier, S256 challenge) per RFC 7636."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+# -- the leak scan --------------------------------------------------------------
+
+
+class _Capture(logging.Handler):
+    """Keeps records emitted while at least one handler call is running."""
+
+    def __init__(self) -> None:
+        super().__init__(level=1)
+        self.active = 0
+        self.records: list[logging.LogRecord] = []
+        self._counter_lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.active:
+            self.records.append(record)
+
+    def enter(self) -> None:
+        with self._counter_lock:
+            self.active += 1
+
+    def leave(self) -> None:
+        with self._counter_lock:
+            self.active -= 1
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    path: str
+    raw: dict[str, Any]
+
+
+class Sensitive:
+    """What must never leak, and what the function said and logged during one test."""
+
+    def __init__(self) -> None:
+        self.values: set[str] = set()
+        self.tokens: set[str] = set()
+        self.providers: list[FakeProvider] = []
+        self.replies: list[Reply] = []
+        self.capture = _Capture()
+
+    def add(self, *values: str) -> None:
+        """Secrets, codes and verifiers: never in a log or a response."""
+        self.values.update(values)
+
+    def add_tokens(self, *tokens: str) -> None:
+        """Tokens: only in a successful /token answer."""
+        self.tokens.update(tokens)
+
+    def records(self) -> list[logging.LogRecord]:
+        return list(self.capture.records)
+
+    def request_lines(self) -> list[logging.LogRecord]:
+        return [r for r in self.records() if r.name == "oauth_exchange" and hasattr(r, "outcome")]
+
+    def check(self) -> None:
+        values, tokens = set(self.values), set(self.tokens)
+        for provider in self.providers:
+            values.update(provider.issued_codes)
+            values.add(provider.client_secret)
+            tokens.update(provider.issued_access_tokens, provider.issued_refresh_tokens)
+        for record in self.records():
+            text = _record_text(record)
+            for value in values | tokens:
+                assert value not in text, f"a secret value leaked into a {record.name} log record"
+        for reply in self.replies:
+            text = json.dumps(reply.raw)
+            for value in values:
+                assert value not in text, f"a secret, code or verifier leaked into a {reply.status} response"
+            if not (reply.path == "/token" and reply.status == 200):
+                for token in tokens:
+                    assert token not in text, f"a token leaked into a {reply.status} {reply.path} response"
+        assert len(self.request_lines()) == len(self.replies), "every request logs exactly one request line"
+
+
+def _record_text(record: logging.LogRecord) -> str:
+    parts = [record.getMessage(), repr(vars(record))]
+    if record.exc_info:
+        parts.append(logging.Formatter().formatException(record.exc_info))
+    return "\n".join(parts)
+
+
+
+@pytest.fixture(autouse=True)
+def sensitive() -> Iterator[Sensitive]:
+    state = Sensitive()
+    root = logging.getLogger()
+    previous_level = root.level
+    root.addHandler(state.capture)
+    root.setLevel(1)
+    try:
+        yield state
+    finally:
+        root.removeHandler(state.capture)
+        root.setLevel(previous_level)
+        exchange.reset()
+    state.check()
+
+
+# -- AWS (moto) -----------------------------------------------------------------
+
+
+class SecretStore:
+    """One test's secrets document in (moto's) Secrets Manager."""
+
+    def __init__(self, client: Any, sensitive: Sensitive) -> None:
+        self._client = client
+        self._sensitive = sensitive
+        name = f"oauth-exchange/client-secrets-{secrets.token_hex(4)}"
+        self.arn = client.create_secret(Name=name, SecretString="{}")["ARN"]
+
+    def put(self, document: Mapping[str, str] | str) -> None:
+        """Store a document (a mapping, or raw SecretString text)."""
+        text = document if isinstance(document, str) else json.dumps(dict(document))
+        if not isinstance(document, str):
+            self._sensitive.add(*document.values())
+        self._client.put_secret_value(SecretId=self.arn, SecretString=text)
+
+    def delete(self) -> None:
+        self._client.delete_secret(SecretId=self.arn, ForceDeleteWithoutRecovery=True)
+
+
+@pytest.fixture(scope="module")
+def aws() -> Iterator[Any]:
+    """In-process moto with fake credentials; one per test module, since starting it costs time."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_LAMBDA_LOG_LEVEL"):
+            patch.delenv(name, raising=False)
+        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_SESSION_TOKEN", "testing")
+        with mock_aws():
+            yield boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def secret_store(aws: Any, sensitive: Sensitive) -> SecretStore:
+    return SecretStore(aws, sensitive)
+
+
+# -- providers and deployment ------------------------------------------------------
+
+
+@pytest.fixture
+def fake_provider(sensitive: Sensitive) -> Iterator[Callable[..., FakeProvider]]:
+    """Start fake providers (stopped at teardown); their secrets, codes and tokens join the scan."""
+    started: list[FakeProvider] = []
+
+    def start(style: str = "github", **options: Any) -> FakeProvider:
+        options.setdefault("client_secret", "cs-" + secrets.token_hex(16))
+        options.setdefault("redirect_uris", [REDIRECT_URI, OTHER_REDIRECT_URI])
+        options.setdefault("allowed_origins", [SPA_ORIGIN])
+        provider = FakeProvider(style, **options).start()
+        started.append(provider)
+        sensitive.providers.append(provider)
+        sensitive.add(provider.client_secret)
+        return provider
+
+    yield start
+    for provider in started:
+        provider.stop()
+
+
+Deploy = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def deploy(secret_store: SecretStore, monkeypatch: pytest.MonkeyPatch) -> Deploy:
+    """Configure the function as the Pulumi program would: OAUTH_CONFIG plus the secrets document.
+
+    Providers are FakeProviders (their config entry and current secret are
+    used) or raw config entries. ``secrets`` replaces the secrets document.
+    """
+
+    def apply(
+        providers: Mapping[str, FakeProvider | Mapping[str, Any]],
+        *,
+        secrets: Mapping[str, str] | None = None,
+        **settings: Any,
+    ) -> dict[str, Any]:
+        entries: dict[str, Any] = {}
+        document: dict[str, str] = {}
+        for name, provider in providers.items():
+            if isinstance(provider, FakeProvider):
+                entries[name] = provider.provider_config()
+                document[name] = provider.client_secret
+            else:
+                entries[name] = dict(provider)
+        config = {
+            "providers": entries,
+            "allowed_origins": [SPA_ORIGIN],
+            "redirect_uris": [REDIRECT_URI, OTHER_REDIRECT_URI],
+            "timeout_seconds": 2,
+            **settings,
+        }
+        secret_store.put(document if secrets is None else secrets)
+        monkeypatch.setenv("OAUTH_CONFIG", json.dumps(config))
+        monkeypatch.setenv("OAUTH_CLIENT_SECRETS_ARN", secret_store.arn)
+        exchange.reset()
+        return config
+
+    return apply
+
+
+@pytest.fixture
+def github(fake_provider: Callable[..., FakeProvider], deploy: Deploy) -> FakeProvider:
+    """A fake GitHub OAuth app, deployed as the function's only provider."""
+    provider = fake_provider("github")
+    deploy({"github": provider})
+    return provider
+
+
+# -- invoking the handler ---------------------------------------------------------
+
+
+def make_event(
+    path: str = "/token",
+    body: Any = None,
+    *,
+    method: str = "POST",
+    headers: Mapping[str, str] | None = None,
+    content_type: str | None = "application/json",
+    origin: str | None = SPA_ORIGIN,
+    raw_body: str | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """A function URL event (payload format 2.0) like AWS sends."""
+    all_headers = {"host": "abc123.lambda-url.us-east-1.on.aws", "user-agent": "test"}
+    if content_type is not None:
+        all_headers["content-type"] = content_type
+    if origin is not None:
+        all_headers["origin"] = origin
+    all_headers.update({name.lower(): value for name, value in (headers or {}).items()})
+    text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
+    if text is not None and base64_body:
+        text = base64.b64encode(text.encode()).decode()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": all_headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "abc123",
+            "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
+            "requestId": "req-" + secrets.token_hex(6),
+            "routeKey": "$default",
+            "stage": "$default",
+        },
+        "isBase64Encoded": base64_body,
+    }
+    if text is not None:
+        event["body"] = text
+    return event
+
+
+def lambda_context(seconds_left: float = 30.0) -> SimpleNamespace:
+    return SimpleNamespace(
+        aws_request_id="ctx-" + secrets.token_hex(6),
+        function_name="oauth-exchange",
+        get_remaining_time_in_millis=lambda: int(seconds_left * 1000),
+    )
+
+
+Invoke = Callable[..., Reply]
+
+
+@pytest.fixture
+def invoke(sensitive: Sensitive) -> Invoke:
+    """Call the handler with a function URL event; every reply joins the leak scan."""
+
+    def call(path: str = "/token", body: Any = None, *, event: Any = None, context: Any = None, **options: Any) -> Reply:
+        if event is None:
+            event = make_event(path, body, **options)
+        sensitive.capture.enter()
+        try:
+            raw = handler.handler(event, lambda_context() if context is None else context)
+        finally:
+            sensitive.capture.leave()
+        reply = Reply(raw["statusCode"], raw["headers"], json.loads(raw["body"]), path, raw)
+        sensitive.replies.append(reply)
+        return reply
+
+    return call
+
+
+@pytest.fixture
+def exchange_code(invoke: Invoke, sensitive: Sensitive) -> Callable[..., Reply]:
+    """POST /token with an authorization code (and verifier), registering them for the scan."""
+
+    def call(code: str, verifier: str | None = None, *, provider: str | None = "github", **fields: Any) -> Reply:
+        sensitive.add(code)
+        body: dict[str, Any] = {"code": code, "redirect_uri": REDIRECT_URI}
+        if provider is not None:
+            body["provider"] = provider
+        if verifier is not None:
+            sensitive.add(verifier)
+            body["code_verifier"] = verifier
+        body.update(fields)
+        return invoke("/token", body)
+
+    return call
