@@ -103,7 +103,7 @@ function normalizeProfile(raw) {
 }
 
 function formatExpiry(session) {
-  if (session.expiresAt === null) return "No expiry given (valid until revoked)";
+  if (session.expiresAt === null) return "Never (valid until revoked)";
   const time = new Date(session.expiresAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   return session.canRefresh ? `${time}, then refreshed automatically` : time;
 }
