@@ -1,0 +1,124 @@
+"""The inside of one local Lambda container: import the handler once, then serve invocations one at a time.
+
+Run as a script by ``local.containers`` with the function's environment, so
+module-level state (clients, caches) lives exactly as long as a warm Lambda
+container, and the test process's environment is never touched. It speaks
+JSON lines: one ``{"ready": ...}`` line after init, then one reply per
+request line on the original stdout; the handler's own prints and logs go to
+stderr, which plays CloudWatch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from typing import Any, TextIO
+
+_current_request_id = ""
+
+
+class LambdaContext:
+    """What Lambda passes as ``context``: identity of the invocation and its deadline."""
+
+    def __init__(self, request_id: str, deadline_ms: int) -> None:
+        name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        region = os.environ.get("AWS_REGION", "us-east-1")
+        self.aws_request_id = request_id
+        self.function_name = name
+        self.function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+        self.invoked_function_arn = f"arn:aws:lambda:{region}:123456789012:function:{name}"
+        self.memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.log_group_name = os.environ["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = deadline_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self._deadline_ms - int(time.time() * 1000))
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _current_request_id
+        return True
+
+
+def _install_lambda_logging() -> None:
+    """The root handler Lambda's Python runtime installs (level stays WARNING unless the code changes it)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
+    handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
+    handler.addFilter(_RequestIdFilter())
+    logging.getLogger().addHandler(handler)
+
+
+def _error(error: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorType": error_type or type(error).__name__,
+        "errorMessage": str(error),
+        "stackTrace": traceback.format_tb(error.__traceback__),
+    }
+
+
+def _log_error(request_id: str, error: BaseException) -> None:
+    lines = traceback.format_exception(error)
+    print(f"[ERROR] {type(error).__name__}: {error}\t{request_id}", file=sys.stderr)
+    print("".join(lines).rstrip(), file=sys.stderr, flush=True)
+
+
+def _send(channel: TextIO, message: dict[str, Any]) -> None:
+    channel.write(json.dumps(message) + "\n")
+    channel.flush()
+
+
+def _load_handler() -> Any:
+    module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+    return getattr(importlib.import_module(module_name), function_name)
+
+
+def main() -> None:
+    global _current_request_id
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    task_root = os.environ["LAMBDA_TASK_ROOT"]
+    sys.path[0] = task_root
+    os.chdir(task_root)
+    _install_lambda_logging()
+    try:
+        handler = _load_handler()
+    except Exception as error:
+        _log_error("init", error)
+        _send(channel, {"ready": False, "error": _error(error, "Runtime.ImportModuleError")})
+        return
+    _send(channel, {"ready": True})
+    for line in sys.stdin:
+        request = json.loads(line)
+        _current_request_id = request["id"]
+        context = LambdaContext(request["id"], request["deadline_ms"])
+        try:
+            result = handler(request["event"], context)
+        except Exception as error:
+            _log_error(request["id"], error)
+            _send(channel, {"id": request["id"], "error": _error(error)})
+            continue
+        try:
+            reply = json.dumps({"id": request["id"], "result": result})
+        except (TypeError, ValueError) as error:
+            _log_error(request["id"], error)
+            _send(channel, {"id": request["id"], "error": _error(error, "Runtime.MarshalError")})
+            continue
+        channel.write(reply + "\n")
+        channel.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""The SPA served as CloudFront serves it: same generated files, same headers, same fallback.
+
+``config.js`` and the connect policy in ``index.html`` come from the settings
+module, exactly as the Pulumi program builds them, and are generated per
+request (nothing is written into ``site/``). Every response carries the
+site's security headers, so the SPA runs locally under the deployed CSP.
+Unknown paths answer ``index.html``, like the distribution's error mapping.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from infra.settings import Settings, config_js, render_index_html, site_security_headers
+from local.http_server import LoopbackServer, QuietHandler, RequestLog
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".webmanifest": "application/manifest+json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+}
+GENERATED = "no-store"
+STATIC = "no-cache"
+
+
+def content_type(path: Path) -> str:
+    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+class _SiteServer(LoopbackServer):
+    site: StaticSite
+
+
+class _Handler(QuietHandler):
+    server: _SiteServer
+
+    def do_GET(self) -> None:
+        site = self.server.site
+        path = unquote(urlsplit(self.path).path)
+        if path == "/config.js":
+            self._reply(200, config_js(site.settings, site.function_url).encode(), CONTENT_TYPES[".js"], GENERATED)
+            return
+        file = site.file_for(path)
+        if file is None or file == site.root / "index.html":
+            self._reply(200, site.index_html().encode(), CONTENT_TYPES[".html"], GENERATED)
+            return
+        self._reply(200, file.read_bytes(), content_type(file), STATIC)
+
+    do_HEAD = do_GET
+
+    def _not_allowed(self) -> None:
+        self._reply(405, b"Method Not Allowed\n", CONTENT_TYPES[".txt"], GENERATED, [("Allow", "GET, HEAD")])
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _not_allowed
+
+    def _reply(
+        self, status: int, body: bytes, media_type: str, cache: str, extra: list[tuple[str, str]] | None = None
+    ) -> None:
+        site = self.server.site
+        headers = [("Content-Type", media_type), ("Cache-Control", cache), *(extra or [])]
+        headers.extend(site_security_headers(site.settings, site.function_origin).items())
+        self.send_body(status, headers, body)
+
+
+class StaticSite:
+    """The site on 127.0.0.1: binds on construction (``origin`` is known at once), serves after ``serve()``."""
+
+    def __init__(self, root: Path, port: int = 0, log: RequestLog | None = None) -> None:
+        self.root = Path(root).resolve()
+        self._server = _SiteServer(_Handler, port, log=log, log_name="site")
+        self._server.site = self
+        self.settings: Settings | None = None
+        self.function_url = ""
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def origin(self) -> str:
+        return self._server.origin
+
+    @property
+    def url(self) -> str:
+        return self.origin + "/"
+
+    @property
+    def function_origin(self) -> str:
+        return self.function_url.rstrip("/")
+
+    def serve(self, settings: Settings, function_url: str) -> None:
+        self.settings = settings
+        self.function_url = function_url
+        self._server.start("static-site")
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def index_html(self) -> str:
+        html = (self.root / "index.html").read_text(encoding="utf-8")
+        return render_index_html(html, self.settings, self.function_origin)
+
+    def file_for(self, url_path: str) -> Path | None:
+        """The file under ``root`` a URL path names, or None (missing, hidden, a directory, outside)."""
+        parts = [part for part in url_path.split("/") if part]
+        if not parts or any(part.startswith(".") or "\\" in part for part in parts):
+            return None
+        candidate = self.root.joinpath(*parts).resolve()
+        if not candidate.is_relative_to(self.root) or not candidate.is_file():
+            return None
+        return candidate

@@ -1,0 +1,179 @@
+"""``python3 -m local``: starts, says what to open, logs requests without secrets, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from local.signin import Spa
+from local.stack import REPO, LocalStack
+
+START_TIMEOUT_SECONDS = 60
+STOP_TIMEOUT_SECONDS = 20
+
+
+class Cli:
+    """The command as a subprocess, its output read line by line on a thread."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "--site-port", "0", *args],
+            cwd=REPO,
+            env={**base, **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, text: str, timeout: float = START_TIMEOUT_SECONDS) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            if line is None:
+                raise AssertionError(f"exited before printing {text!r}:\n" + "\n".join(self.lines))
+            self.lines.append(line)
+            if text in line:
+                return line
+
+    def value(self, label: str) -> str:
+        return next(line.split(label, 1)[1].split()[0] for line in self.lines if label in line)
+
+    def finish(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
+        """Wait for the exit and collect the rest of the output."""
+        code = self.process.wait(timeout)
+        while (line := self._queue.get(timeout=timeout)) is not None:
+            self.lines.append(line)
+        return code
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def children(self) -> list[int]:
+        """Process ids whose parent is the command (Linux /proc)."""
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.process.pid:
+                found.append(int(stat.parent.name))
+        return found
+
+
+@pytest.fixture
+def cli() -> Iterator[list[Cli]]:
+    started: list[Cli] = []
+    yield started
+    for command in started:
+        if command.process.poll() is None:
+            command.process.kill()
+            command.process.wait()
+
+
+class _Urls:
+    def __init__(self, command: Cli) -> None:
+        self.site = command.value("Open the demo:")
+        self.function = command.value("Function URL:")
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_command_prints_what_to_open_serves_and_stops_cleanly(cli, stop_signal):
+    command = Cli()
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    urls = _Urls(command)
+    assert urls.site.startswith("http://127.0.0.1:") and urls.function.startswith("http://127.0.0.1:")
+    assert "Fake provider:" in command.output and "Secrets Manager:" in command.output
+    assert httpx.get(urls.site + "config.js").status_code == 200
+    assert httpx.post(urls.function + "token", json={}).status_code == 400
+    children = command.children()
+    assert children, "the function containers and moto run as child processes"
+
+    command.process.send_signal(stop_signal)
+    assert command.finish() == 0
+    assert command.lines[-1] == "Stopped."
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def test_the_command_logs_one_line_per_request_without_query_strings(cli):
+    command = Cli()
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    urls = _Urls(command)
+    provider = command.value("Fake provider:")
+    httpx.get(urls.site + "?code=site-c0de&state=site-st4te")
+    command.wait_for("site     GET / 200")
+    httpx.get(provider + "login/oauth/authorize?client_id=x&state=prov-st4te")
+    command.wait_for("provider GET /login/oauth/authorize")
+    httpx.post(urls.function + "token?code=fn-c0de", json={})
+    command.wait_for("function POST /token 400")
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+    assert "c0de" not in command.output and "st4te" not in command.output
+
+
+def test_real_github_mode_prints_the_callback_url_and_never_the_secret(cli):
+    secret = "gh-secret-" + os.urandom(6).hex()
+    command = Cli(env={"GITHUB_CLIENT_ID": "Iv1.realclientid", "GITHUB_CLIENT_SECRET": secret})
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    site = command.value("Open the demo:")
+    assert "the real GitHub" in command.output
+    assert command.value("Callback URL to register in your GitHub OAuth app:") == site
+    assert "Fake provider:" not in command.output
+    assert "github.com/login/oauth/authorize" in httpx.get(site + "config.js").text
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+    assert secret not in command.output
+
+
+def test_only_one_github_variable_is_refused(cli):
+    command = Cli(env={"GITHUB_CLIENT_ID": "Iv1.realclientid"})
+    cli.append(command)
+    assert command.finish() == 2
+    assert "Set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" in command.output
+
+
+def test_a_busy_port_is_reported_plainly(cli):
+    with LocalStack() as running:
+        command = Cli("--function-port", str(running.emulator.port))
+        cli.append(command)
+        assert command.finish() == 1
+    assert "Is a port in use?" in command.output
+
+
+def test_the_command_completes_a_sign_in(cli):
+    command = Cli()
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    with httpx.Client(timeout=20) as client:
+        spa = Spa(client, _Urls(command).site)
+        token = spa.sign_in()
+    assert token["access_token"].startswith("gho_")
+    command.wait_for("function POST /token 200")
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+    assert token["access_token"] not in command.output
