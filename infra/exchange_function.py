@@ -1,0 +1,161 @@
+"""The exchange function: a least-privilege Lambda behind a public function URL with exact CORS."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+import pulumi
+import pulumi_aws as aws
+
+from infra.packaging import PYTHON_VERSION, Archive
+from infra.settings import Settings, allowed_origins, function_config_json
+from infra.stack_config import Target
+
+RUNTIME = f"python{PYTHON_VERSION}"
+CORS_MAX_AGE_SECONDS = 86400
+
+
+def role_policy(log_group_arn: str, secret_arn: str, key_arn: str, region: str) -> str:
+    """Write its own logs, read its one secret, decrypt with its one key only via Secrets Manager."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "WriteOwnLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                    "Resource": f"{log_group_arn}:*",
+                },
+                {
+                    "Sid": "ReadClientSecret",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": secret_arn,
+                },
+                {
+                    "Sid": "DecryptClientSecret",
+                    "Effect": "Allow",
+                    "Action": "kms:Decrypt",
+                    "Resource": key_arn,
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
+                            "kms:EncryptionContext:SecretARN": secret_arn,
+                        }
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+ASSUME_ROLE_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    },
+    sort_keys=True,
+)
+
+
+@dataclass(frozen=True)
+class ExchangeFunctionArgs:
+    settings: Settings
+    target: Target
+    archive: Archive
+    site_origin: pulumi.Input[str]
+    """The SPA's own origin (``https://<distribution domain>``): CORS and redirect URIs derive from it."""
+    secret_arn: pulumi.Input[str]
+    key_arn: pulumi.Input[str]
+
+
+class ExchangeFunction(pulumi.ComponentResource):
+    """Turns authorization codes into tokens for the SPA; callable only from the allowed origins' browsers."""
+
+    function_name: pulumi.Output[str]
+    url: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ExchangeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("oauth-exchange:index:ExchangeFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name_prefix=f"/aws/lambda/{pulumi.get_project()}-{name}-",
+            retention_in_days=settings.log_retention_days,
+            opts=child,
+        )
+        role = aws.iam.Role(f"{name}-role", assume_role_policy=ASSUME_ROLE_POLICY, opts=child)
+        policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(log_group.arn, args.secret_arn, args.key_arn, args.target.region).apply(
+                lambda values: role_policy(*values)
+            ),
+            opts=child,
+        )
+
+        environment: dict[str, pulumi.Input[str]] = {
+            "OAUTH_CONFIG": pulumi.Output.from_input(args.site_origin).apply(
+                lambda origin: function_config_json(settings, origin)
+            ),
+            "OAUTH_CLIENT_SECRETS_ARN": args.secret_arn,
+        }
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            description="Exchanges OAuth authorization codes for tokens on behalf of the static site",
+            runtime=RUNTIME,
+            architectures=["arm64"],
+            handler="handler.handler",
+            role=role.arn,
+            code=pulumi.FileArchive(str(args.archive.path)),
+            source_code_hash=args.archive.sha256,
+            timeout=settings.lambda_timeout_seconds,
+            memory_size=settings.memory_size,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            reserved_concurrent_executions=settings.reserved_concurrency,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        function_url = aws.lambda_.FunctionUrl(
+            f"{name}-url",
+            function_name=function.name,
+            authorization_type="NONE",
+            cors=aws.lambda_.FunctionUrlCorsArgs(
+                allow_origins=pulumi.Output.from_input(args.site_origin).apply(
+                    lambda origin: allowed_origins(settings, origin)
+                ),
+                allow_methods=["POST"],
+                allow_headers=["content-type"],
+                allow_credentials=False,
+                max_age=CORS_MAX_AGE_SECONDS,
+            ),
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke-url",
+            function=function.name,
+            action="lambda:InvokeFunctionUrl",
+            principal="*",
+            function_url_auth_type="NONE",
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-invoke-via-url",
+            function=function.name,
+            action="lambda:InvokeFunction",
+            principal="*",
+            invoked_via_function_url=True,
+            opts=child,
+        )
+
+        self.function_name = function.name
+        self.url = function_url.function_url
+        self.log_group_name = log_group.name
+        self.register_outputs({"function_name": self.function_name, "url": self.url, "log_group_name": self.log_group_name})
