@@ -1,0 +1,283 @@
+"""Runs the real ``__main__.py`` under Pulumi mocks and records what it would deploy.
+
+Config comes from where ``pulumi up`` gets it: the defaults in ``Pulumi.yaml``,
+the committed ``Pulumi.dev.yaml``, and a client secret set as a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import logging
+import runpy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = ROOT / "__main__.py"
+PROJECT = "oauth-exchange"
+STACK = "dev"
+ACCOUNT_ID = "123456789012"
+TEST_SECRET = "gh-client-secret-0123456789abcdef"
+SECRETS_KEY = f"{PROJECT}:clientSecrets"
+DISTRIBUTION_ID = "E2QWRUHAPOMQZL"
+DISTRIBUTION_DOMAIN = "d1234abcd5678.cloudfront.net"
+FUNCTION_URL_ID = "abcdefghijklmnopqrstuvwxyz234567"
+AUTONAME_SUFFIX = "-20251129"
+"""What the mocks append to a resource's name or name prefix, as Pulumi's autonaming would."""
+
+
+def config_text(value: Any) -> str:
+    """A config value as Pulumi hands it to the program: objects as JSON, scalars as text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def project_defaults() -> dict[str, str]:
+    """The defaults ``Pulumi.yaml`` declares, as full config keys."""
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    return {
+        f"{PROJECT}:{key}": config_text(entry["default"])
+        for key, entry in project["config"].items()
+        if "default" in entry
+    }
+
+
+def committed_config() -> dict[str, str]:
+    """``Pulumi.yaml`` defaults overlaid with ``Pulumi.dev.yaml``, as the CLI merges them."""
+    values = project_defaults()
+    stack = yaml.safe_load((ROOT / f"Pulumi.{STACK}.yaml").read_text())
+    values.update({key: config_text(value) for key, value in stack["config"].items()})
+    return values
+
+
+def dev_config(**overrides: Any) -> dict[str, str]:
+    """The dev stack with a GitHub client secret; ``overrides`` set (or, with None, remove) keys."""
+    values = committed_config() | {SECRETS_KEY: config_text({"github": TEST_SECRET})}
+    for key, value in overrides.items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if value is None:
+            values.pop(full_key, None)
+        else:
+            values[full_key] = config_text(value)
+    return values
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    urn: str
+    parent: str
+    inputs: dict[str, Any]
+
+    @property
+    def plain_inputs(self) -> dict[str, Any]:
+        return unwrap(self.inputs)
+
+
+@dataclass
+class Deployment:
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, tuple[Any, bool]] = field(default_factory=dict)
+    """Stack output name to ``(value, is_secret)``."""
+    logs: list[str] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def by_urn(self, urn: str) -> Resource:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+def is_secret(value: Any) -> bool:
+    return rpc.is_rpc_secret(value)
+
+
+def unwrap(value: Any) -> Any:
+    """Inputs with Pulumi's secret markers removed."""
+    value = rpc.unwrap_rpc_secret(value)
+    if isinstance(value, dict):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def plain_parts(value: Any) -> Iterator[Any]:
+    """Every leaf of an input that is not marked secret."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from plain_parts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from plain_parts(item)
+    else:
+        yield value
+
+
+class AwsMocks(pulumi.runtime.Mocks):
+    """Fills in what AWS would compute (ARNs, names, domains) so dependent inputs look real."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
+        results = {
+            "aws:index/getCallerIdentity:getCallerIdentity": {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT_ID,
+            },
+            "aws:index/getPartition:getPartition": {
+                "partition": "aws",
+                "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws",
+                "id": "aws",
+            },
+            "aws:index/getRegion:getRegion": {"region": self.region, "name": self.region, "id": self.region},
+        }
+        return results[args.token], []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        inputs = dict(args.inputs)
+        region, account = self.region, ACCOUNT_ID
+        name = inputs.get("name") or (inputs.get("namePrefix") or f"{args.name}-").rstrip("-") + AUTONAME_SUFFIX
+        computed: dict[str, Any] = {}
+        resource_id = f"{args.name}-id"
+        match args.typ:
+            case "aws:s3/bucket:Bucket":
+                bucket = f"{args.name}-7f3a9c"
+                resource_id = bucket
+                computed = {
+                    "bucket": bucket,
+                    "arn": f"arn:aws:s3:::{bucket}",
+                    "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
+                }
+            case "aws:cloudfront/distribution:Distribution":
+                resource_id = DISTRIBUTION_ID
+                computed = {
+                    "arn": f"arn:aws:cloudfront::{account}:distribution/{DISTRIBUTION_ID}",
+                    "domainName": DISTRIBUTION_DOMAIN,
+                }
+            case "aws:kms/key:Key":
+                resource_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+                computed = {"keyId": resource_id, "arn": f"arn:aws:kms:{region}:{account}:key/{resource_id}"}
+            case "aws:secretsmanager/secret:Secret":
+                resource_id = f"arn:aws:secretsmanager:{region}:{account}:secret:{args.name}-AbCdEf"
+                computed = {"arn": resource_id}
+            case "aws:secretsmanager/secretVersion:SecretVersion":
+                computed = {"secretArn": inputs["secretId"], "arn": inputs["secretId"]}
+            case "aws:cloudwatch/logGroup:LogGroup":
+                computed = {"name": name, "arn": f"arn:aws:logs:{region}:{account}:log-group:{name}"}
+            case "aws:iam/role:Role":
+                computed = {"name": name, "arn": f"arn:aws:iam::{account}:role/{name}"}
+            case "aws:lambda/function:Function":
+                computed = {"name": name, "arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
+            case "aws:lambda/functionUrl:FunctionUrl":
+                computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
+        return resource_id, inputs | computed
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also remembering each resource's inputs and actual parent."""
+
+    def __init__(self, mocks: AwsMocks, deployment: Deployment) -> None:
+        super().__init__(mocks)
+        self.deployment = deployment
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.deployment.resources.append(
+                Resource(
+                    type=request.type,
+                    name=request.name,
+                    urn=response.urn,
+                    parent=request.parent,
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                )
+            )
+        return response
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
+
+
+def run_program(config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_KEY,)) -> Deployment:
+    """Run ``__main__.py`` once with ``config``; raises what the program raises."""
+    deployment = Deployment()
+    region = config.get("aws:region", "us-east-1")
+    mocks = AwsMocks(region)
+    logger = logging.getLogger(f"pulumi-mocks-{id(deployment)}")
+    logger.addHandler(_ListHandler(deployment.logs))
+    logger.propagate = False
+    pulumi.runtime.settings.reset_options(project=PROJECT, stack=STACK, preview=False)
+    pulumi.runtime.set_mocks(
+        mocks,
+        project=PROJECT,
+        stack=STACK,
+        preview=False,
+        logger=logger,
+        monitor=RecordingMonitor(mocks, deployment),
+    )
+    pulumi.runtime.set_all_config(config, list(secret_keys))
+
+    @pulumi.runtime.test
+    def program() -> Any:
+        runpy.run_path(str(MAIN), run_name="__main__")
+        root = pulumi.runtime.settings.get_root_resource()
+
+        async def resolve_outputs() -> None:
+            for name, value in root.outputs.items():
+                output = pulumi.Output.from_input(value)
+                deployment.outputs[name] = (await output.future(), await output.is_secret())
+
+        return asyncio.ensure_future(resolve_outputs())
+
+    try:
+        program()
+    except BaseException:
+        _collect_abandoned_outputs()
+        raise
+    return deployment
+
+
+def _collect_abandoned_outputs() -> None:
+    """A failed program leaves failed Outputs nobody awaits: drop them now, quietly.
+
+    Left to the garbage collector, asyncio would log each one at some random
+    later moment (even in the middle of another test's import).
+    """
+    loop = pulumi.runtime.sync_await._ensure_event_loop()
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, _context: None)
+    try:
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
