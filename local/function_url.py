@@ -27,7 +27,7 @@ from infra.settings import Settings, allowed_origins
 from local.http_server import QuietHandler, LoopbackServer, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
-CORS_MAX_AGE_SECONDS = 300
+CORS_MAX_AGE_SECONDS = 86400  # as infra/exchange_function.py deploys it
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_MARKERS = ("text", "json", "xml", "javascript")

@@ -85,6 +85,7 @@ class QuietHandler(BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes: no 40 ms delayed-ACK stalls
     server_version = "oauth-exchange-local"
     sys_version = ""
     timeout = IDLE_CONNECTION_SECONDS

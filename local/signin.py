@@ -96,13 +96,17 @@ class Spa:
             raise SignInError("the provider returned another state")
         return Callback(params=params, verifier=verifier)
 
+    def token_request(self, code: str, verifier: str) -> dict[str, Any]:
+        """The POST ``oauth.js`` sends to the function URL, as keyword arguments for an httpx client's ``post``."""
+        return {
+            "url": self.function_url + "/token",
+            "json": {"provider": self.provider["name"], "code": code, "redirect_uri": self.redirect_uri, "code_verifier": verifier},
+            "headers": {"Origin": self.origin},
+        }
+
     def exchange(self, code: str, verifier: str) -> httpx.Response:
-        """POST the code to the function URL from the SPA's origin, as ``oauth.js`` does."""
-        return self.client.post(
-            self.function_url + "/token",
-            json={"provider": self.provider["name"], "code": code, "redirect_uri": self.redirect_uri, "code_verifier": verifier},
-            headers={"Origin": self.origin},
-        )
+        """POST the code to the function URL from the SPA's origin."""
+        return self.client.post(**self.token_request(code, verifier))
 
     def sign_in(self) -> dict[str, Any]:
         """Consent, then exchange; the function's token answer."""

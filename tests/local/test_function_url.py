@@ -12,7 +12,15 @@ import httpx
 import pytest
 
 from infra.settings import load_settings
-from local.function_url import MAX_REQUEST_BYTES, Cors, FunctionError, FunctionUrlEmulator, Throttled
+from infra import exchange_function
+from local.function_url import (
+    CORS_MAX_AGE_SECONDS,
+    MAX_REQUEST_BYTES,
+    Cors,
+    FunctionError,
+    FunctionUrlEmulator,
+    Throttled,
+)
 
 SPA = "http://127.0.0.1:8000"
 OTHER = "http://evil.example.test"
@@ -241,7 +249,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_without_invoking_the_fun
     assert response.headers["access-control-allow-origin"] == SPA
     assert response.headers["access-control-allow-methods"] == "POST"
     assert response.headers["access-control-allow-headers"] == "content-type"
-    assert response.headers["access-control-max-age"] == "300"
+    assert response.headers["access-control-max-age"] == "86400"
     assert response.headers["vary"] == "Origin"
     assert "access-control-allow-credentials" not in response.headers
     assert function.events == []
@@ -361,3 +369,7 @@ def test_cors_for_site_allows_exactly_the_settings_origins():
     assert cors.allow_methods == ("POST",)
     assert cors.allow_headers == ("content-type",)
     assert cors.allow_credentials is False
+
+
+def test_the_emulated_cors_max_age_is_the_deployed_one():
+    assert CORS_MAX_AGE_SECONDS == exchange_function.CORS_MAX_AGE_SECONDS
