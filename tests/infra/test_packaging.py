@@ -122,6 +122,7 @@ def test_caches_tests_and_hidden_files_are_left_out(tmp_path: Path) -> None:
     function = _function_copy(tmp_path)
     (function / "__pycache__").mkdir()
     (function / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    (function / "helpers.pyc").write_bytes(b"\0")
     (function / "tests").mkdir()
     (function / "tests" / "test_handler.py").write_text("")
     (function / "test_helpers.py").write_text("")
