@@ -76,9 +76,7 @@ class ExchangeFunctionArgs:
 class ExchangeFunction(pulumi.ComponentResource):
     """Turns authorization codes into tokens for the SPA; callable only from the allowed origins' browsers."""
 
-    function_name: pulumi.Output[str]
     url: pulumi.Output[str]
-    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ExchangeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:ExchangeFunction", name, None, opts)
@@ -155,7 +153,5 @@ class ExchangeFunction(pulumi.ComponentResource):
             opts=child,
         )
 
-        self.function_name = function.name
         self.url = function_url.function_url
-        self.log_group_name = log_group.name
-        self.register_outputs({"function_name": self.function_name, "url": self.url, "log_group_name": self.log_group_name})
+        self.register_outputs({"url": self.url})
