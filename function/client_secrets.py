@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -81,6 +82,27 @@ class ClientSecrets:
         return secret
 
 
+_boto_session: boto3.session.Session | None = None
+_boto_session_lock = threading.Lock()
+
+
+def _new_client(region: str | None, timeout_seconds: float) -> Any:
+    """A Secrets Manager client from one per-process boto3 session (its loaded models are reused)."""
+    global _boto_session
+    with _boto_session_lock:
+        if _boto_session is None:
+            _boto_session = boto3.session.Session()
+        return _boto_session.client(
+            "secretsmanager",
+            region_name=region,
+            config=Config(
+                connect_timeout=timeout_seconds,
+                read_timeout=timeout_seconds,
+                retries={"mode": "standard", "total_max_attempts": 2},
+            ),
+        )
+
+
 class SecretsManagerSource:
     """Reads the secrets document with one boto3 client, created on first use.
 
@@ -91,20 +113,12 @@ class SecretsManagerSource:
     def __init__(self, arn: str, timeout_seconds: float) -> None:
         self._arn = arn
         self._timeout = timeout_seconds
-        self._client = None
+        self._client: Any = None
 
     def __call__(self) -> Mapping[str, str]:
         try:
             if self._client is None:
-                self._client = boto3.session.Session().client(
-                    "secretsmanager",
-                    region_name=_region_of(self._arn),
-                    config=Config(
-                        connect_timeout=self._timeout,
-                        read_timeout=self._timeout,
-                        retries={"mode": "standard", "total_max_attempts": 2},
-                    ),
-                )
+                self._client = _new_client(_region_of(self._arn), self._timeout)
             answer = self._client.get_secret_value(SecretId=self._arn)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")

@@ -20,9 +20,11 @@ retried: an authorization code is single-use.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,12 +79,19 @@ class _Deadline(Exception):
     pass
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the CA bundle is the slow part of a client."""
+    return httpx.create_ssl_context()
+
+
 class ProviderClient:
     """Sends requests to providers; safe to share between threads."""
 
     def __init__(self) -> None:
         transport = httpx.HTTPTransport(
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=KEEPALIVE_SECONDS),
+            verify=_tls_context(),
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS),
             # httpcore writes the head and the body separately; without TCP_NODELAY the body
             # waits for the provider's delayed ACK of the head (write-write-read).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],

@@ -268,6 +268,10 @@ class FakeProvider:
             raise ValueError("redirect_uri is not registered")
         return self._issue_code(uri, redirect_uri is not None, scope, code_challenge)
 
+    def issue_tokens(self, scope: str = "") -> dict[str, Any]:
+        """A token answer as if a code had just been exchanged (for tests that start signed in)."""
+        return self._issue_tokens(scope)
+
     def active_access_tokens(self) -> list[str]:
         with self._lock:
             return [token for token, info in self._state.access_tokens.items() if _alive(info.expires_at)]

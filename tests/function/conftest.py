@@ -318,14 +318,15 @@ def lambda_context(seconds_left: float = 30.0) -> SimpleNamespace:
 
 
 Invoke = Callable[..., Reply]
+_BUILD = object()
 
 
 @pytest.fixture
 def invoke(sensitive: Sensitive) -> Invoke:
     """Call the handler with a function URL event; every reply joins the leak scan."""
 
-    def call(path: str = "/token", body: Any = None, *, event: Any = None, context: Any = None, **options: Any) -> Reply:
-        if event is None:
+    def call(path: str = "/token", body: Any = None, *, event: Any = _BUILD, context: Any = None, **options: Any) -> Reply:
+        if event is _BUILD:
             event = make_event(path, body, **options)
         sensitive.capture.enter()
         try:

@@ -22,6 +22,7 @@ class FaultServer:
     def __init__(self, behaviour: Behaviour) -> None:
         self._behaviour = behaviour
         self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.02)  # so the accept loop notices stop() promptly
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._connections: list[socket.socket] = []
@@ -40,12 +41,12 @@ class FaultServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        self._thread.join(timeout=5)
         self._listener.close()
         with self._lock:
             connections = list(self._connections)
         for connection in connections:
             _close(connection)
-        self._thread.join(timeout=5)
 
     def stopping(self) -> bool:
         return self._stopping.is_set()
@@ -77,8 +78,11 @@ class FaultServer:
         while not self._stopping.is_set():
             try:
                 connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            connection.settimeout(None)
             with self._lock:
                 self.connections_accepted += 1
                 serial = self.connections_accepted

@@ -1,0 +1,139 @@
+"""Network faults at the provider: timeouts, refusals, huge or dripping answers, dropped connections."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.function import fault_servers
+from tests.function.conftest import REDIRECT_URI, lambda_context
+
+TOKEN = "gho_" + "F" * 36
+
+
+@pytest.fixture
+def deploy_token_url(deploy, sensitive):
+    """Deploy one provider whose token endpoint is ``url``."""
+    sensitive.add_tokens(TOKEN)
+
+    def apply(url: str, **settings):
+        deploy({"github": {"client_id": "cid", "token_url": url}}, secrets={"github": "fault-test-client-secret"}, **settings)
+
+    return apply
+
+
+def timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def test_provider_that_never_answers_is_provider_timeout(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.hang()) as server:
+        deploy_token_url(server.url, timeout_seconds=0.3)
+
+        reply, elapsed = timed(lambda: exchange_code("code-0123456789"))
+
+    assert (reply.status, reply.body["error"]) == (504, "provider_timeout")
+    assert 0.25 < elapsed < 1.5
+    assert len(server.requests) == 1, "a read timeout is never retried"
+
+
+def test_provider_that_drips_its_answer_is_cut_off_at_the_deadline(deploy_token_url, exchange_code):
+    body = fault_servers.token_answer(TOKEN) + b" " * 200
+    with fault_servers.running(fault_servers.drip(body, interval=0.02)) as server:
+        deploy_token_url(server.url, timeout_seconds=0.4)
+
+        reply, elapsed = timed(lambda: exchange_code("code-0123456789"))
+
+    assert (reply.status, reply.body["error"]) == (504, "provider_timeout")
+    assert elapsed < 1.5, "each byte arrives well within the read timeout, so only the overall deadline stops it"
+
+
+def test_platform_deadline_shortens_the_provider_timeout(deploy_token_url, invoke):
+    with fault_servers.running(fault_servers.hang()) as server:
+        deploy_token_url(server.url, timeout_seconds=10)
+
+        body = {"code": "code-0123456789", "redirect_uri": REDIRECT_URI}
+        reply, elapsed = timed(lambda: invoke("/token", body, context=lambda_context(seconds_left=0.75)))
+
+    assert reply.body["error"] == "provider_timeout"
+    assert elapsed < 1.0, "the answer must beat Lambda's own timeout"
+
+
+def test_connection_refused_is_provider_error(deploy_token_url, exchange_code):
+    with fault_servers.refused_port() as port:
+        deploy_token_url(f"http://127.0.0.1:{port}/token")
+
+        reply = exchange_code("code-0123456789")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+
+
+def test_unresolvable_host_is_provider_error(deploy_token_url, exchange_code):
+    deploy_token_url("https://provider.invalid/token")
+
+    assert exchange_code("code-0123456789").body["error"] == "provider_error"
+
+
+def test_huge_declared_answer_is_provider_error_without_reading_it(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.answer(200, b"{" + b" " * 5_000_000 + b"}")) as server:
+        deploy_token_url(server.url)
+
+        reply, elapsed = timed(lambda: exchange_code("code-0123456789"))
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    assert elapsed < 1.0
+
+
+def test_endless_chunked_answer_is_cut_off_at_64_kib(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.endless_chunks(b" " * 4096)) as server:
+        deploy_token_url(server.url)
+
+        reply = exchange_code("code-0123456789")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+
+
+def test_answer_just_under_the_cap_is_read(deploy_token_url, exchange_code):
+    answer = fault_servers.token_answer(TOKEN)
+    padded = answer[:-1] + b" " * (64 * 1024 - len(answer)) + b"}"
+    with fault_servers.running(fault_servers.answer(200, padded)) as server:
+        deploy_token_url(server.url)
+
+        assert exchange_code("code-0123456789").body["access_token"] == TOKEN
+
+
+def test_connection_closed_without_answer_is_provider_error_and_not_retried(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.close_without_answer()) as server:
+        deploy_token_url(server.url)
+
+        reply = exchange_code("code-0123456789")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    assert len(server.requests) == 1, "the request reached the provider on a fresh connection: a code is single-use"
+
+
+def test_pooled_connection_dropped_by_the_provider_is_retried_on_a_new_one(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.answer_once_then_drop_reuse(fault_servers.token_answer(TOKEN))) as server:
+        deploy_token_url(server.url)
+        assert exchange_code("code-0123456789").status == 200
+
+        reply = exchange_code("code-9876543210")
+
+    assert reply.status == 200
+    assert server.connections_accepted == 2
+    assert len(server.requests) == 3
+
+
+def test_provider_closing_idle_keepalive_connections_does_not_fail_requests(fake_provider, deploy, exchange_code):
+    provider = fake_provider("github", keepalive_timeout=0.1)
+    deploy({"github": provider})
+    assert exchange_code(provider.authorize(REDIRECT_URI)).status == 200
+    time.sleep(0.3)
+
+    reply = exchange_code(provider.authorize(REDIRECT_URI))
+
+    assert reply.status == 200
+    assert provider.connections_accepted == 2

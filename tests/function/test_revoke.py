@@ -1,0 +1,135 @@
+"""POST /revoke: GitHub's DELETE /applications/{client_id}/token and RFC 7009."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from tests.function import fault_servers
+
+
+def issue_token(provider) -> str:
+    return provider.issue_tokens()["access_token"]
+
+
+def test_github_token_is_revoked(github, invoke):
+    token = issue_token(github)
+
+    reply = invoke("/revoke", {"provider": "github", "token": token})
+
+    assert (reply.status, reply.body) == (200, {"revoked": True})
+    assert github.revoked_tokens == [token]
+    assert token not in github.active_access_tokens()
+
+
+def test_github_revocation_request_is_what_the_github_api_expects(github, invoke):
+    token = issue_token(github)
+    invoke("/revoke", {"provider": "github", "token": token})
+
+    (seen,) = [r for r in github.seen if r.method == "DELETE"]
+    assert seen.path == f"/applications/{github.client_id}/token"
+    assert seen.headers["accept"] == "application/vnd.github+json"
+    assert seen.headers["x-github-api-version"] == "2022-11-28"
+    assert seen.headers["content-type"] == "application/json"
+    assert seen.json() == {"access_token": token}
+    scheme, _, credentials = seen.headers["authorization"].partition(" ")
+    assert scheme == "Basic"
+    assert base64.b64decode(credentials).decode() == f"{github.client_id}:{github.client_secret}"
+
+
+def test_revoking_an_unknown_or_already_revoked_github_token_still_says_revoked(github, invoke):
+    token = issue_token(github)
+    first = invoke("/revoke", {"provider": "github", "token": token})
+
+    again = invoke("/revoke", {"provider": "github", "token": token})
+
+    assert first.body == again.body == {"revoked": True}
+    assert [r.method for r in github.seen] == ["DELETE", "DELETE"]
+
+
+def test_github_revocation_with_wrong_credentials_is_server_misconfigured(fake_provider, deploy, invoke):
+    provider = fake_provider("github")
+    deploy({"github": provider}, secrets={"github": "not-the-right-secret"})
+
+    reply = invoke("/revoke", {"provider": "github", "token": issue_token(provider)})
+
+    assert (reply.status, reply.body["error"]) == (502, "server_misconfigured")
+    assert provider.revoked_tokens == []
+
+
+@pytest.mark.parametrize("token_auth", ["client_secret_basic", "client_secret_post"])
+def test_rfc7009_token_is_revoked_with_the_configured_client_authentication(fake_provider, deploy, invoke, token_auth):
+    provider = fake_provider("rfc6749", token_auth=token_auth)
+    deploy({"corp": provider})
+    token = issue_token(provider)
+
+    reply = invoke("/revoke", {"provider": "corp", "token": token})
+
+    assert (reply.status, reply.body) == (200, {"revoked": True})
+    assert provider.revoked_tokens == [token]
+    (seen,) = provider.requests_to("/revoke")
+    form = seen.form()
+    assert (form["token"], form["token_type_hint"]) == (token, "access_token")
+    assert ("authorization" in seen.headers) == (token_auth == "client_secret_basic")
+    assert ("client_secret" in form) == (token_auth == "client_secret_post")
+
+
+def test_rfc7009_unknown_token_is_revoked_too(fake_provider, deploy, invoke):
+    provider = fake_provider("rfc6749")
+    deploy({"corp": provider})
+
+    reply = invoke("/revoke", {"provider": "corp", "token": "at_unknown_token_000000"})
+
+    assert (reply.status, reply.body) == (200, {"revoked": True})
+
+
+def test_rfc7009_invalid_client_is_server_misconfigured(fake_provider, deploy, invoke):
+    provider = fake_provider("rfc6749")
+    deploy({"corp": provider}, secrets={"corp": "wrong-secret-for-corp"})
+
+    reply = invoke("/revoke", {"provider": "corp", "token": "at_whatever_00000000"})
+
+    assert (reply.status, reply.body["error"]) == (502, "server_misconfigured")
+
+
+def test_provider_without_revocation_endpoint_is_unsupported_operation(fake_provider, deploy, invoke):
+    provider = fake_provider("github")
+    deploy({"github": {**provider.provider_config(), "revoke_url": None}}, secrets={"github": provider.client_secret})
+
+    reply = invoke("/revoke", {"provider": "github", "token": "gho_whatever"})
+
+    assert (reply.status, reply.body["error"]) == (400, "unsupported_operation")
+    assert provider.seen == []
+
+
+@pytest.mark.parametrize("token", [None, "", 17, "t" * 4097])
+def test_malformed_token_is_invalid_request(github, invoke, token):
+    body = {"provider": "github"} if token is None else {"provider": "github", "token": token}
+
+    reply = invoke("/revoke", body)
+
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert "token" in reply.body["error_description"]
+    assert github.seen == []
+
+
+@pytest.mark.parametrize(
+    ("style", "status", "body", "expected"),
+    [
+        ("github", 500, b"", (502, "provider_error")),
+        ("github", 403, json.dumps({"message": "API rate limit exceeded"}).encode(), (502, "provider_error")),
+        ("rfc7009", 503, json.dumps({"error": "temporarily_unavailable"}).encode(), (502, "provider_error")),
+        ("rfc7009", 400, json.dumps({"error": "unsupported_token_type"}).encode(), (400, "unsupported_operation")),
+        ("rfc7009", 400, json.dumps({"error": "invalid_request"}).encode(), (400, "invalid_request")),
+    ],
+)
+def test_revocation_failures_map_to_the_spec_table(deploy, invoke, style, status, body, expected):
+    with fault_servers.running(fault_servers.answer(status, body)) as server:
+        entry = {"client_id": "cid", "token_url": server.url, "revoke_url": server.url, "revoke_style": style}
+        deploy({"p": entry}, secrets={"p": "revocation-fault-secret"})
+
+        reply = invoke("/revoke", {"token": "some-token-000000000"})
+
+    assert (reply.status, reply.body["error"]) == expected
