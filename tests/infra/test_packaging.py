@@ -17,11 +17,19 @@ FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 
 
 @pytest.fixture(scope="session")
-def archives(tmp_path_factory: pytest.TempPathFactory) -> tuple[Archive, Archive]:
-    """The real function/ built twice, each time from nothing (separate build folders, pip run twice)."""
+def function_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the real function/, so edits made while the suite runs cannot change it between builds."""
+    snapshot = tmp_path_factory.mktemp("snapshot") / "function"
+    shutil.copytree(FUNCTION_DIR, snapshot, ignore=shutil.ignore_patterns("__pycache__"))
+    return snapshot
+
+
+@pytest.fixture(scope="session")
+def archives(function_snapshot: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Archive, Archive]:
+    """function/ built twice, each time from nothing (separate build folders, pip run twice)."""
     return (
-        build_archive(FUNCTION_DIR, tmp_path_factory.mktemp("build-a")),
-        build_archive(FUNCTION_DIR, tmp_path_factory.mktemp("build-b")),
+        build_archive(function_snapshot, tmp_path_factory.mktemp("build-a")),
+        build_archive(function_snapshot, tmp_path_factory.mktemp("build-b")),
     )
 
 
@@ -29,11 +37,13 @@ def _names(archive: Archive) -> list[str]:
     return zipfile.ZipFile(archive.path).namelist()
 
 
-def test_archive_holds_the_handler_and_httpx_at_its_root(archives: tuple[Archive, Archive]) -> None:
+def test_archive_holds_the_handler_and_httpx_at_its_root(
+    archives: tuple[Archive, Archive], function_snapshot: Path
+) -> None:
     names = _names(archives[0])
     assert "handler.py" in names
     assert "httpx/__init__.py" in names
-    sources = {p.name for p in FUNCTION_DIR.glob("*.py") if not p.name.startswith("test_")}
+    sources = {p.name for p in function_snapshot.glob("*.py") if not p.name.startswith("test_")}
     assert sources <= set(names)
 
 
