@@ -119,14 +119,16 @@ class _Container:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.config: OAuthConfig | None = None
         self.secrets: ClientSecrets | None = None
-        self.provider = ProviderClient()
+        self.provider: ProviderClient | None = None
         try:
-            self.config = load_config(environ)
+            config = load_config(environ)
         except ConfigError as exc:
             log.error("configuration invalid: %s", exc)
             return
-        source = SecretsManagerSource(self.config.secrets_arn, self.config.timeout_seconds)
-        self.secrets = ClientSecrets(source, self.config.secret_cache_seconds)
+        source = SecretsManagerSource(config.secrets_arn, config.timeout_seconds)
+        self.config = config
+        self.secrets = ClientSecrets(source, config.secret_cache_seconds)
+        self.provider = ProviderClient()
 
 
 _container: _Container | None = None
@@ -149,7 +151,7 @@ def reset() -> None:
     global _container
     with _container_lock:
         old, _container = _container, None
-    if old is not None:
+    if old is not None and old.provider is not None:
         old.provider.close()
 
 
@@ -216,6 +218,7 @@ def log_request(
             "outcome": outcome,
             "status": status,
             "upstream_ms": upstream_ms,
+            "detail": detail,
         },
     )
 
@@ -231,8 +234,8 @@ def _where(exc: BaseException) -> str:
 
 
 def _dispatch(container: _Container, request: ExchangeRequest, note: _RequestNote) -> Mapping[str, Any]:
-    config, secrets = container.config, container.secrets
-    if config is None or secrets is None:
+    config, secrets, http = container.config, container.secrets, container.provider
+    if config is None or secrets is None or http is None:
         raise ExchangeError("server_error", log_detail="configuration invalid")
     if request.path not in ROUTES:
         raise ExchangeError("not_found")
@@ -245,7 +248,7 @@ def _dispatch(container: _Container, request: ExchangeRequest, note: _RequestNot
     payload = _payload(request)
     provider = _provider(config, payload)
     note.provider = provider.name
-    call = _ProviderCall(secrets, container.provider, provider, note, _time_budget(config, request))
+    call = _ProviderCall(secrets, http, provider, note, _time_budget(config, request))
     if request.path == "/token":
         return _token(config, provider, payload, call)
     return _revoke(provider, payload, call)

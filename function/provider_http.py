@@ -155,9 +155,6 @@ class ProviderClient:
             timeout=remaining,
             extensions={"trace": trace},
         ) as response:
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
-                raise _too_large()
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk

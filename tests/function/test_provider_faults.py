@@ -77,7 +77,7 @@ def test_unresolvable_host_is_provider_error(deploy_token_url, exchange_code):
     assert exchange_code("code-0123456789").body["error"] == "provider_error"
 
 
-def test_huge_declared_answer_is_provider_error_without_reading_it(deploy_token_url, exchange_code):
+def test_huge_answer_is_provider_error_without_reading_it_all(deploy_token_url, exchange_code):
     with fault_servers.running(fault_servers.answer(200, b"{" + b" " * 5_000_000 + b"}")) as server:
         deploy_token_url(server.url)
 
