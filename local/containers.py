@@ -27,7 +27,7 @@ from typing import IO, Any
 from local.function_url import FunctionError, Throttled
 
 RUNTIME = Path(__file__).with_name("lambda_runtime.py")
-INIT_TIMEOUT_SECONDS = 10.0
+INIT_TIMEOUT_SECONDS = 10.0  # Lambda's limit for the init phase
 STOP_GRACE_SECONDS = 2.0
 _PASSTHROUGH = (
     "PATH",
@@ -93,7 +93,7 @@ class Container:
 
     def wait_ready(self) -> None:
         """The init phase: importing the handler module."""
-        reply = self._next_reply(INIT_TIMEOUT_SECONDS, "init")
+        reply = self._next_reply(INIT_TIMEOUT_SECONDS, f"Init did not finish within {INIT_TIMEOUT_SECONDS:.0f} seconds")
         if not reply.get("ready"):
             self.stop()
             error = reply.get("error", {})

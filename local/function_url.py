@@ -28,7 +28,6 @@ from local.http_server import QuietHandler, LoopbackServer, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 CORS_MAX_AGE_SECONDS = 86400  # as infra/exchange_function.py deploys it
-METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_MARKERS = ("text", "json", "xml", "javascript")
 _DROPPED_REQUEST_HEADERS = frozenset({"connection", "keep-alive", "cookie"})
@@ -244,7 +243,7 @@ class _Handler(QuietHandler):
             headers = cors.preflight_headers(origin) if cors.allows(origin) else []
             self._send(HttpResponse(200, headers, b""), request_id)
             return
-        body = self._read_body(emulator.max_request_bytes, request_id)
+        body = self._read_body(request_id)
         if body is None:
             return
         event = build_event(
@@ -256,8 +255,8 @@ class _Handler(QuietHandler):
             request_id=request_id,
             url_id=emulator.url_id,
         )
-        if len(json.dumps(event)) > emulator.max_request_bytes:
-            self._too_large(request_id, emulator.max_request_bytes)
+        if len(json.dumps(event)) > MAX_REQUEST_BYTES:
+            self._too_large(request_id)
             return
         response = emulator.invoke(event, request_id, self.command)
         headers = [(n, v) for n, v in response.headers if not n.lower().startswith("access-control-")]
@@ -265,7 +264,7 @@ class _Handler(QuietHandler):
             headers.extend(cors.response_headers(origin or ""))
         self._send(HttpResponse(response.status, headers, response.body), request_id)
 
-    def _read_body(self, limit: int, request_id: str) -> bytes | None:
+    def _read_body(self, request_id: str) -> bytes | None:
         length = self.headers.get("Content-Length")
         if length is None:
             if self.headers.get("Transfer-Encoding"):
@@ -275,13 +274,14 @@ class _Handler(QuietHandler):
         if not length.isdigit():
             self._refuse(400, "Invalid Content-Length", request_id)
             return None
-        if int(length) > limit:
-            self._too_large(request_id, limit)
+        if int(length) > MAX_REQUEST_BYTES:
+            self._too_large(request_id)
             return None
         return self.rfile.read(int(length))
 
-    def _too_large(self, request_id: str, limit: int) -> None:
-        self._refuse(413, f"Request must be smaller than {limit} bytes for the InvokeFunction operation", request_id)
+    def _too_large(self, request_id: str) -> None:
+        message = f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation"
+        self._refuse(413, message, request_id)
 
     def _refuse(self, status: int, message: str, request_id: str) -> None:
         """Answer without reading the body, so the connection cannot be reused."""
@@ -311,11 +311,10 @@ class FunctionUrlEmulator:
     tests can prove the function was, or was not, called.
     """
 
-    def __init__(self, port: int = 0, log: RequestLog | None = None, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(self, port: int = 0, log: RequestLog | None = None) -> None:
         self._server = _EmulatorServer(_Handler, port, log=log, log_name="function")
         self._server.emulator = self
         self._log = log
-        self.max_request_bytes = max_request_bytes
         self.url_id = secrets.token_hex(16)
         self.function: Function | None = None
         self.cors = Cors(allow_origins=())

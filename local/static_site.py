@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 from infra.settings import Settings, config_js, render_index_html, site_security_headers
 from local.http_server import LoopbackServer, QuietHandler, RequestLog
 
-CONTENT_TYPES = {
+CONTENT_TYPES = {  # as infra/static_site.py uploads them (that module needs Pulumi, which local runs lack)
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
     ".mjs": "text/javascript; charset=utf-8",
@@ -27,6 +27,7 @@ CONTENT_TYPES = {
     ".png": "image/png",
     ".ico": "image/x-icon",
     ".txt": "text/plain; charset=utf-8",
+    ".map": "application/json",
 }
 GENERATED = "no-store"
 STATIC = "no-cache"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -327,6 +328,15 @@ def test_a_chunked_body_without_content_length_is_refused(serve):
     emulator = serve(Recorder())
     response = httpx.post(emulator.url, content=iter([b"a", b"b"]))
     assert response.status_code == 411
+    assert emulator.invocation_count == 0
+
+
+def test_an_invalid_content_length_is_refused(serve):
+    emulator = serve(Recorder())
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as raw:
+        raw.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n")
+        answer = raw.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 400 ")
     assert emulator.invocation_count == 0
 
 

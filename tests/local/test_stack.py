@@ -13,8 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from infra import static_site as deployed_site
 from infra.presets import PRESETS
 from infra.settings import client_secrets_json, config_js, connect_policy, render_index_html, site_security_headers
+from local import static_site
 from local.signin import Spa
 from local.stack import REPO, LocalStack
 
@@ -96,6 +98,12 @@ def test_site_files_are_served_with_their_content_type_and_the_security_headers(
     assert response.content == (SITE / name).read_bytes()
     assert response.headers["content-type"] == content_type
     assert_site_headers(stack, response)
+
+
+def test_content_types_and_the_fallback_are_those_of_the_deployed_site():
+    assert static_site.CONTENT_TYPES == deployed_site.CONTENT_TYPES
+    assert deployed_site.cache_control("config.js") == static_site.GENERATED
+    assert deployed_site.cache_control("app.js") == static_site.STATIC
 
 
 def test_the_site_refuses_other_methods_with_its_headers(stack, client):
