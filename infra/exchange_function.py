@@ -8,11 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.packaging import PYTHON_VERSION, Archive
-from infra.settings import Settings, allowed_origins, function_config_json
+from infra.settings import Settings, function_config_json, function_url_cors
 from infra.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"
-CORS_MAX_AGE_SECONDS = 86400
 
 
 def role_policy(log_group_arn: str, secret_arn: str, key_arn: str, region: str) -> str:
@@ -121,18 +120,17 @@ class ExchangeFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        cors = pulumi.Output.from_input(args.site_origin).apply(lambda origin: function_url_cors(settings, origin))
         function_url = aws.lambda_.FunctionUrl(
             f"{name}-url",
             function_name=function.name,
             authorization_type="NONE",
             cors=aws.lambda_.FunctionUrlCorsArgs(
-                allow_origins=pulumi.Output.from_input(args.site_origin).apply(
-                    lambda origin: allowed_origins(settings, origin)
-                ),
-                allow_methods=["POST"],
-                allow_headers=["content-type"],
-                allow_credentials=False,
-                max_age=CORS_MAX_AGE_SECONDS,
+                allow_origins=cors.apply(lambda c: list(c.allow_origins)),
+                allow_methods=cors.apply(lambda c: list(c.allow_methods)),
+                allow_headers=cors.apply(lambda c: list(c.allow_headers)),
+                allow_credentials=cors.apply(lambda c: c.allow_credentials),
+                max_age=cors.apply(lambda c: c.max_age),
             ),
             opts=child,
         )

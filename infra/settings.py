@@ -279,6 +279,22 @@ def allowed_origins(settings: Settings, site_origin: str) -> list[str]:
     return list(dict.fromkeys([check_origin("site origin", site_origin), *settings.extra_origins]))
 
 
+@dataclass(frozen=True)
+class FunctionUrlCors:
+    """The function URL's CORS configuration: the deployed one and the local emulator's."""
+
+    allow_origins: tuple[str, ...]
+    allow_methods: tuple[str, ...] = ("POST",)
+    allow_headers: tuple[str, ...] = ("content-type",)
+    max_age: int = 86400
+    allow_credentials: bool = False
+
+
+def function_url_cors(settings: Settings, site_origin: str) -> FunctionUrlCors:
+    """Exactly the SPA's origins may read the function's answers; no cookies, POST only."""
+    return FunctionUrlCors(allow_origins=tuple(allowed_origins(settings, site_origin)))
+
+
 def redirect_uris(settings: Settings, site_origin: str) -> list[str]:
     """The callback URL for each allowed origin: register these at the provider."""
     return [origin + settings.callback_path for origin in allowed_origins(settings, site_origin)]

@@ -8,7 +8,6 @@ domain; the SPA's files are published afterwards with ``publish``, because
 from __future__ import annotations
 
 import json
-import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,56 +21,13 @@ from infra.settings import (
     render_index_html,
     site_security_headers,
 )
+from infra.site_files import cache_control, content_type, site_files
 from infra.stack_config import Target
 
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 """AWS's managed CachingOptimized cache policy."""
 
 ORIGIN_ID = "site-bucket"
-GENERATED_FILES = frozenset({"config.js"})
-"""Written by ``publish`` from settings; a local copy under ``site/`` is never uploaded."""
-
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".txt": "text/plain; charset=utf-8",
-    ".map": "application/json",
-}
-
-
-def content_type(path: Path) -> str:
-    """The ``Content-Type`` a file is served with (browsers refuse modules served as anything but JavaScript)."""
-    known = CONTENT_TYPES.get(path.suffix.lower())
-    if known:
-        return known
-    guessed, _ = mimetypes.guess_type(path.name)
-    return guessed or "application/octet-stream"
-
-
-def cache_control(key: str) -> str:
-    """``config.js`` is never stored; everything else is revalidated, so a deploy shows at once."""
-    return "no-store" if key in GENERATED_FILES else "no-cache"
-
-
-def site_files(site_dir: Path) -> list[tuple[str, Path]]:
-    """``(object key, path)`` for every file to upload: not hidden files, not generated ones."""
-    files = []
-    for path in sorted(site_dir.rglob("*")):
-        key = path.relative_to(site_dir).as_posix()
-        if path.is_file() and not any(part.startswith(".") for part in key.split("/")) and key not in GENERATED_FILES:
-            files.append((key, path))
-    if not any(key == "index.html" for key, _ in files):
-        raise FileNotFoundError(f"{site_dir / 'index.html'} is missing: the site serves it for / and client-side routes")
-    return files
-
-
 SECURITY_HEADERS = frozenset(
     {"Content-Security-Policy", "Strict-Transport-Security", "Referrer-Policy", "X-Content-Type-Options", "X-Frame-Options"}
 )

@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from infra.settings import Settings, allowed_origins
+from infra.settings import FunctionUrlCors, Settings, function_url_cors
 from local.http_server import QuietHandler, LoopbackServer, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
-CORS_MAX_AGE_SECONDS = 86400  # as infra/exchange_function.py deploys it
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _TEXT_MARKERS = ("text", "json", "xml", "javascript")
 _DROPPED_REQUEST_HEADERS = frozenset({"connection", "keep-alive", "cookie"})
@@ -48,20 +47,13 @@ class MalformedResponse(Exception):
     """The function returned something a function URL cannot turn into HTTP."""
 
 
-@dataclass(frozen=True)
-class Cors:
-    """A function URL's CORS configuration (``AllowOrigins``, ``AllowMethods``, ...)."""
-
-    allow_origins: tuple[str, ...]
-    allow_methods: tuple[str, ...] = ("POST",)
-    allow_headers: tuple[str, ...] = ("content-type",)
-    max_age: int = CORS_MAX_AGE_SECONDS
-    allow_credentials: bool = False
+class Cors(FunctionUrlCors):
+    """A function URL's CORS configuration, and what AWS answers with it."""
 
     @classmethod
     def for_site(cls, settings: Settings, site_origin: str) -> Cors:
         """The configuration the deployed function URL gets: exactly the SPA's origins."""
-        return cls(allow_origins=tuple(allowed_origins(settings, site_origin)))
+        return cls(**vars(function_url_cors(settings, site_origin)))
 
     def allows(self, origin: str | None) -> bool:
         return origin is not None and origin in self.allow_origins

@@ -9,33 +9,12 @@ Unknown paths answer ``index.html``, like the distribution's error mapping.
 
 from __future__ import annotations
 
-import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from infra.site_files import CONTENT_TYPES, cache_control, content_type
 from infra.settings import Settings, config_js, render_index_html, site_security_headers
 from local.http_server import LoopbackServer, QuietHandler, RequestLog
-
-CONTENT_TYPES = {  # as infra/static_site.py uploads them (that module needs Pulumi, which local runs lack)
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".txt": "text/plain; charset=utf-8",
-    ".map": "application/json",
-}
-GENERATED = "no-store"
-STATIC = "no-cache"
-
-
-def content_type(path: Path) -> str:
-    return CONTENT_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-
 
 class _SiteServer(LoopbackServer):
     site: StaticSite
@@ -48,18 +27,18 @@ class _Handler(QuietHandler):
         site = self.server.site
         path = unquote(urlsplit(self.path).path)
         if path == "/config.js":
-            self._reply(200, config_js(site.settings, site.function_url).encode(), CONTENT_TYPES[".js"], GENERATED)
+            self._reply(200, config_js(site.settings, site.function_url).encode(), CONTENT_TYPES[".js"], cache_control("config.js"))
             return
         file = site.file_for(path)
         if file is None or file == site.root / "index.html":
-            self._reply(200, site.index_html().encode(), CONTENT_TYPES[".html"], GENERATED)
+            self._reply(200, site.index_html().encode(), CONTENT_TYPES[".html"], cache_control("index.html"))
             return
-        self._reply(200, file.read_bytes(), content_type(file), STATIC)
+        self._reply(200, file.read_bytes(), content_type(file), cache_control(file.name))
 
     do_HEAD = do_GET
 
     def _not_allowed(self) -> None:
-        self._reply(405, b"Method Not Allowed\n", CONTENT_TYPES[".txt"], GENERATED, [("Allow", "GET, HEAD")])
+        self._reply(405, b"Method Not Allowed\n", CONTENT_TYPES[".txt"], "no-store", [("Allow", "GET, HEAD")])
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _not_allowed
 

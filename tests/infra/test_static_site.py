@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from infra.settings import function_url_origin_pattern, load_settings, site_security_headers
-from infra.static_site import content_type, custom_headers_config, site_files
+from infra.site_files import content_type, site_files
+from infra.static_site import custom_headers_config
 from tests.infra.stack_mocks import DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, ROOT, Deployment
 
 BUCKET = "site-bucket-7f3a9c"

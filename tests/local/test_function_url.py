@@ -13,9 +13,7 @@ import httpx
 import pytest
 
 from infra.settings import load_settings
-from infra import exchange_function
 from local.function_url import (
-    CORS_MAX_AGE_SECONDS,
     MAX_REQUEST_BYTES,
     Cors,
     FunctionError,
@@ -379,7 +377,4 @@ def test_cors_for_site_allows_exactly_the_settings_origins():
     assert cors.allow_methods == ("POST",)
     assert cors.allow_headers == ("content-type",)
     assert cors.allow_credentials is False
-
-
-def test_the_emulated_cors_max_age_is_the_deployed_one():
-    assert CORS_MAX_AGE_SECONDS == exchange_function.CORS_MAX_AGE_SECONDS
+    assert cors.max_age == 86400
