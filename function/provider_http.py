@@ -9,13 +9,16 @@ next user's request.
 Every call has one deadline covering connect, send and the whole answer; the
 answer is streamed and cut off at ``MAX_ANSWER_BYTES``. Each network read is
 also bounded by the time left when the call started, so a provider that drips
-its answer byte by byte is stopped within about twice the timeout.
+its answer byte by byte is stopped within about twice the timeout. An answer
+whose last byte lands just after the deadline is still used: the provider has
+already spent the single-use code on it.
 
-A request is retried once, and only when it cannot have been processed: the
-connection could not be opened, or a connection taken from the pool failed
-before any response arrived (the provider closed it while the container was
-frozen). A fresh connection that fails after the request was sent is not
-retried: an authorization code is single-use.
+A request is retried once, and only when it almost certainly never reached the
+provider: the connection could not be opened, or a connection taken from the
+pool failed before any response arrived, which is what a keep-alive connection
+the provider closed while the container was frozen looks like. A fresh
+connection that fails after the request was sent is not retried: an
+authorization code is single-use.
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ class _AttemptTrace:
 
 
 class _Deadline(Exception):
-    pass
+    """The call's overall deadline passed while the answer was still arriving."""
 
 
 @functools.cache
@@ -155,12 +158,15 @@ class ProviderClient:
             timeout=remaining,
             extensions={"trace": trace},
         ) as response:
+            declared = response.headers.get("content-length", "")
+            expected = int(declared) if declared.isdigit() else None
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
                     raise _too_large()
-                if time.monotonic() > deadline:
+                complete = expected is not None and response.num_bytes_downloaded >= expected
+                if not complete and time.monotonic() > deadline:
                     raise _Deadline()
             fields = parse_answer(response.headers.get("content-type", ""), bytes(body))
             return ProviderAnswer(response.status_code, fields)

@@ -176,6 +176,20 @@ def drip(body: bytes, interval: float) -> Behaviour:
     return behaviour
 
 
+def late_tail(body: bytes, pauses: list[float]) -> Behaviour:
+    """Send the head, then the body in ``len(pauses)`` pieces, sleeping before each piece."""
+
+    def behaviour(server: FaultServer, connection: socket.socket, serial: int) -> None:
+        server.read_request(connection)
+        connection.sendall(http_response(200, body)[: -len(body)])
+        size = -(-len(body) // len(pauses))
+        for index, pause in enumerate(pauses):
+            time.sleep(pause)
+            connection.sendall(body[index * size : (index + 1) * size])
+
+    return behaviour
+
+
 def endless_chunks(chunk: bytes) -> Behaviour:
     """A chunked 200 answer with no Content-Length that never ends."""
 

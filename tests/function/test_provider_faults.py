@@ -51,6 +51,16 @@ def test_provider_that_drips_its_answer_is_cut_off_at_the_deadline(deploy_token_
     assert elapsed < 1.5, "each byte arrives well within the read timeout, so only the overall deadline stops it"
 
 
+def test_answer_completed_just_after_the_deadline_is_still_used(deploy_token_url, exchange_code):
+    pieces = fault_servers.late_tail(fault_servers.token_answer(TOKEN), pauses=[0.2, 0.2])
+    with fault_servers.running(pieces) as server:
+        deploy_token_url(server.url, timeout_seconds=0.3)
+
+        reply = exchange_code("code-0123456789")
+
+    assert reply.status == 200, "the provider already spent the code on this answer"
+
+
 def test_platform_deadline_shortens_the_provider_timeout(deploy_token_url, invoke):
     with fault_servers.running(fault_servers.hang()) as server:
         deploy_token_url(server.url, timeout_seconds=10)
