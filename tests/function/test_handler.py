@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import logging
+import pathlib
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
@@ -127,10 +130,6 @@ def test_concurrent_calls_from_many_threads_all_succeed(github, invoke):
 
 
 def test_handler_module_names_do_not_shadow_installed_packages():
-    import importlib.util
-    import pathlib
-    import sys
-
     function_dir = pathlib.Path(handler.__file__).parent
     for module in function_dir.glob("*.py"):
         name = module.stem
