@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import NAMESPACE, ConfigError, Settings, load_settings
+from infra.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 
 OBJECT_KEYS = ("providers", "extraOrigins")
 SCALAR_KEYS = (
@@ -47,7 +47,7 @@ def _object(config: pulumi.Config, key: str) -> Any:
 
 
 def _secret_names(config: pulumi.Config) -> frozenset[str]:
-    """The provider names under ``clientSecrets``; their values are not kept.
+    """The provider names under ``clientSecrets`` with a non-empty secret; the values are not kept.
 
     Checked here, before ``require_secret_object``, because Pulumi's own
     error for a malformed value would quote the value.
@@ -67,19 +67,24 @@ def _secret_names(config: pulumi.Config) -> frozenset[str]:
         names = None
     if not isinstance(names, dict):
         raise ConfigError(SECRETS_KEY, "must be an object of provider name to client secret")
-    return frozenset(names)
+    return frozenset(name for name, value in names.items() if isinstance(value, str) and value.strip())
 
 
 def read_stack_config(config: pulumi.Config | None = None) -> StackConfig:
     """The stack's settings; raises ``ConfigError`` naming the key when one is wrong.
 
-    An empty scalar counts as unset: Pulumi.yaml cannot declare an optional
-    key without a default, so ``reservedConcurrency`` defaults to ``""``.
+    Everything Pulumi holds as config is checked here, before any resource
+    exists, so bad config stops the preview at once. An empty scalar counts
+    as unset: Pulumi.yaml cannot declare an optional key without a default,
+    so ``reservedConcurrency`` defaults to ``""``.
     """
     config = config or pulumi.Config(NAMESPACE)
     values: dict[str, Any] = {key: _object(config, key) for key in OBJECT_KEYS}
     values.update({key: config.get(key) or None for key in SCALAR_KEYS})
     settings = load_settings(values, _secret_names(config))
+    region = pulumi.Config("aws").get("region")
+    if region is not None:
+        function_url_origin_pattern(region)
     return StackConfig(settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY))
 
 

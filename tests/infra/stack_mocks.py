@@ -7,7 +7,6 @@ the committed ``Pulumi.dev.yaml``, and a client secret set as a secret.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import runpy
@@ -260,24 +259,6 @@ def run_program(config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_
 
         return asyncio.ensure_future(resolve_outputs())
 
-    try:
-        program()
-    except BaseException:
-        _collect_abandoned_outputs()
-        raise
+    program()
     return deployment
 
-
-def _collect_abandoned_outputs() -> None:
-    """A failed program leaves failed Outputs nobody awaits: drop them now, quietly.
-
-    Left to the garbage collector, asyncio would log each one at some random
-    later moment (even in the middle of another test's import).
-    """
-    loop = pulumi.runtime.sync_await._ensure_event_loop()
-    previous = loop.get_exception_handler()
-    loop.set_exception_handler(lambda _loop, _context: None)
-    try:
-        gc.collect()
-    finally:
-        loop.set_exception_handler(previous)

@@ -133,10 +133,8 @@ BAD_CONFIG: list[tuple[str, dict[str, Any], str]] = [
 def test_bad_config_stops_the_program_naming_the_key(
     deploy: Callable[..., Deployment], case: str, overrides: dict[str, Any], key: str
 ) -> None:
-    """Values known only at deploy time (secret values, the region) fail inside Pulumi's
-    resource processing, which wraps the ``ConfigError`` in a ``ValueError`` that keeps its message."""
     prefix = "" if ":" in key else "oauth-exchange:"
-    with pytest.raises(ValueError, match=re.escape(f"{prefix}{key}:")) as raised:
+    with pytest.raises(ConfigError, match=re.escape(f"{prefix}{key}:")) as raised:
         deploy(**overrides)
     assert TEST_SECRET not in str(raised.value)
 
