@@ -412,6 +412,7 @@ def _with_query(uri: str, params: Mapping[str, str]) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128  # a burst of concurrent exchanges must queue, not be refused
 
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], provider: FakeProvider):
         self.provider = provider
