@@ -40,16 +40,17 @@ import hashlib
 import html
 import json
 import secrets
-import socket
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
+
+from local.http_server import LoopbackServer
 
 GITHUB = "github"
 RFC6749 = "rfc6749"
@@ -134,7 +135,6 @@ class FakeProvider:
         access_token_ttl: int = 28800,
         refresh_token_ttl: int = 15897600,
         keepalive_timeout: float | None = None,
-        host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         """
@@ -161,7 +161,6 @@ class FakeProvider:
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.keepalive_timeout = keepalive_timeout
-        self._host = host
         self._port = port
 
         self.seen: list[SeenRequest] = []
@@ -169,42 +168,24 @@ class FakeProvider:
         self.issued_access_tokens: list[str] = []
         self.issued_refresh_tokens: list[str] = []
         self.revoked_tokens: list[str] = []
-        self.connections_accepted = 0
 
         self._state = _State()
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._open_connections: set[socket.socket] = set()
+        self._server: LoopbackServer | None = None
 
     # -- lifecycle ---------------------------------------------------------
 
     def start(self) -> FakeProvider:
         if self._server is not None:
-            raise RuntimeError("already started")
+            raise RuntimeError("a fake provider starts once")
         handler = type("BoundHandler", (_Handler,), {"provider": self, "timeout": self.keepalive_timeout})
-        self._server = _Server((self._host, self._port), handler, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-provider", daemon=True
-        )
-        self._thread.start()
+        self._server = LoopbackServer(handler, self._port, log_name="provider")
+        self._server.start("fake-provider")
         return self
 
     def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        with self._lock:
-            connections = list(self._open_connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._server is not None:
+            self._server.stop()
 
     def __enter__(self) -> FakeProvider:
         return self.start()
@@ -216,8 +197,12 @@ class FakeProvider:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.origin
+
+    @property
+    def connections_accepted(self) -> int:
+        """TCP connections accepted so far: what keep-alive tests and the benchmark count."""
+        return 0 if self._server is None else self._server.connections_accepted
 
     @property
     def urls(self) -> dict[str, str]:
@@ -375,16 +360,6 @@ class FakeProvider:
             "picture": avatar,
         }
 
-    def _connection_opened(self, connection: socket.socket) -> int:
-        with self._lock:
-            self.connections_accepted += 1
-            self._open_connections.add(connection)
-            return self.connections_accepted
-
-    def _connection_closed(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._open_connections.discard(connection)
-
 
 def _alive(expires_at: float | None) -> bool:
     return expires_at is None or time.monotonic() < expires_at
@@ -409,20 +384,6 @@ def _with_query(uri: str, params: Mapping[str, str]) -> str:
     return uri + separator + urlencode(params)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128  # a burst of concurrent exchanges must queue, not be refused
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], provider: FakeProvider):
-        self.provider = provider
-        super().__init__(address, handler)
-
-    def shutdown_request(self, request: Any) -> None:
-        self.provider._connection_closed(request)
-        super().shutdown_request(request)
-
-
 class _Handler(BaseHTTPRequestHandler):
     """Routes requests to the protocol of the provider's style."""
 
@@ -433,7 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self.connection_serial = self.provider._connection_opened(self.connection)
+        self.connection_serial = self.server.connection_serial(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: everything is in ``provider.seen``."""

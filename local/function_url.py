@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from infra.settings import FunctionUrlCors, Settings, function_url_cors
-from local.http_server import QuietHandler, LoopbackServer, RequestLog
+from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -295,7 +295,7 @@ class _Handler(QuietHandler):
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
 
 
-class FunctionUrlEmulator:
+class FunctionUrlEmulator(LoopbackService):
     """A function URL on 127.0.0.1, in front of any ``Function``.
 
     The port is bound on construction (``url`` is known at once); requests are
@@ -313,26 +313,10 @@ class FunctionUrlEmulator:
         self._invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
-    @property
-    def port(self) -> int:
-        return self._server.port
-
-    @property
-    def origin(self) -> str:
-        return self._server.origin
-
-    @property
-    def url(self) -> str:
-        """Like a real function URL: the origin with a trailing slash."""
-        return self.origin + "/"
-
     def serve(self, function: Function, cors: Cors) -> None:
         self.function = function
         self.cors = cors
         self._server.start("function-url")
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def __enter__(self) -> FunctionUrlEmulator:
         return self

@@ -23,7 +23,7 @@ RequestLog = Callable[[str], None]
 
 
 class LoopbackServer(ThreadingHTTPServer):
-    """A threaded HTTP server on 127.0.0.1 that tracks its connections."""
+    """A threaded HTTP server on 127.0.0.1 that tracks (and counts) its connections."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -35,7 +35,8 @@ class LoopbackServer(ThreadingHTTPServer):
         super().__init__((LOOPBACK, port), handler)
         self.request_log = log
         self.log_name = log_name
-        self._connections: set[socket.socket] = set()
+        self.connections_accepted = 0
+        self._connections: dict[socket.socket, int] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -66,15 +67,43 @@ class LoopbackServer(ThreadingHTTPServer):
                 pass
         self.server_close()
 
+    def connection_serial(self, connection: socket.socket) -> int:
+        """1 for the first connection this server accepted, 2 for the next, ..."""
+        with self._lock:
+            return self._connections[connection]
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._lock:
-            self._connections.add(request)
+            self.connections_accepted += 1
+            self._connections[request] = self.connections_accepted
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self._lock:
-            self._connections.discard(request)
+            self._connections.pop(request, None)
         super().shutdown_request(request)
+
+
+class LoopbackService:
+    """Something served by a ``LoopbackServer``: its address is known before it serves."""
+
+    _server: LoopbackServer
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    @property
+    def origin(self) -> str:
+        return self._server.origin
+
+    @property
+    def url(self) -> str:
+        """The origin with a trailing slash, as function URLs and site URLs are written."""
+        return self.origin + "/"
+
+    def stop(self) -> None:
+        self._server.stop()
 
 
 class QuietHandler(BaseHTTPRequestHandler):

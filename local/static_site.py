@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 
 from infra.site_files import CONTENT_TYPES, cache_control, content_type
 from infra.settings import Settings, config_js, render_index_html, site_security_headers
-from local.http_server import LoopbackServer, QuietHandler, RequestLog
+from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 class _SiteServer(LoopbackServer):
     site: StaticSite
@@ -51,7 +51,7 @@ class _Handler(QuietHandler):
         self.send_body(status, headers, body)
 
 
-class StaticSite:
+class StaticSite(LoopbackService):
     """The site on 127.0.0.1: binds on construction (``origin`` is known at once), serves after ``serve()``."""
 
     def __init__(self, root: Path, port: int = 0, log: RequestLog | None = None) -> None:
@@ -62,18 +62,6 @@ class StaticSite:
         self.function_url = ""
 
     @property
-    def port(self) -> int:
-        return self._server.port
-
-    @property
-    def origin(self) -> str:
-        return self._server.origin
-
-    @property
-    def url(self) -> str:
-        return self.origin + "/"
-
-    @property
     def function_origin(self) -> str:
         return self.function_url.rstrip("/")
 
@@ -81,9 +69,6 @@ class StaticSite:
         self.settings = settings
         self.function_url = function_url
         self._server.start("static-site")
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def index_html(self) -> str:
         html = (self.root / "index.html").read_text(encoding="utf-8")
