@@ -68,6 +68,7 @@ class Container:
             cwd=task_root,
             text=True,
             encoding="utf-8",
+            start_new_session=True,  # a terminal Ctrl-C reaches only the stack, which stops its children
         )
         assert self.process.stdin and self.process.stdout and self.process.stderr
         self._stdin = self.process.stdin

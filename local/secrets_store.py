@@ -32,6 +32,7 @@ class SecretsStore:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # a terminal Ctrl-C reaches only the stack, which stops its children
         )
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], START_TIMEOUT_SECONDS)

@@ -25,7 +25,7 @@ STOP_TIMEOUT_SECONDS = 20
 class Cli:
     """The command as a subprocess, its output read line by line on a thread."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, own_session: bool = False) -> None:
         base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "--site-port", "0", *args],
@@ -34,6 +34,7 @@ class Cli:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=own_session,
         )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -115,6 +116,20 @@ def test_the_command_prints_what_to_open_serves_and_stops_cleanly(cli, stop_sign
     command.process.send_signal(stop_signal)
     assert command.finish() == 0
     assert command.lines[-1] == "Stopped."
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+
+
+def test_ctrl_c_in_a_terminal_stops_everything_without_a_traceback(cli):
+    """A terminal's Ctrl-C signals the whole foreground process group, children included."""
+    command = Cli(own_session=True)
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    children = command.children()
+
+    os.killpg(command.process.pid, signal.SIGINT)
+    assert command.finish() == 0
+    assert command.lines[-1] == "Stopped."
+    assert "Traceback" not in command.output
     assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
 
 
