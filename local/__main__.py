@@ -29,6 +29,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site-port", type=int, default=DEFAULT_SITE_PORT, help="port of the SPA (0: any free port)")
     parser.add_argument("--function-port", type=int, default=0, help="port of the function URL (default: a free port)")
     parser.add_argument("--provider-port", type=int, default=0, help="port of the fake provider (default: a free port)")
+    parser.add_argument(
+        "--refresh-tokens",
+        action="store_true",
+        help="configure GitHub with refresh: true, as for a GitHub App with expiring user tokens "
+        "(the fake GitHub then issues 8-hour access tokens and rotating refresh tokens)",
+    )
     return parser.parse_args(argv)
 
 
@@ -65,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             provider_port=args.provider_port,
             github_client_id=client_id,
             github_client_secret=client_secret,
+            refresh_tokens=args.refresh_tokens,
             log=log,
         ).__enter__()
     except OSError as error:

@@ -55,6 +55,11 @@ class LocalStack:
     ``{"secretCacheSeconds": 0}``). ``log`` gets one line per request to the
     site, the function and the fake provider, and the function's own logs
     (which go to stderr when ``log`` is None).
+
+    ``refresh_tokens`` configures the provider with ``refresh: true``, as for a
+    GitHub App with expiring user tokens; the fake GitHub then issues access
+    tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
+    when None) with refresh tokens that rotate on every use.
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class LocalStack:
         github_client_id: str | None = None,
         github_client_secret: str | None = None,
         config: Mapping[str, Any] | None = None,
+        refresh_tokens: bool = False,
+        access_token_ttl: int | None = None,
         max_concurrency: int = 4,
         log: Log | None = None,
         site_root: Path = REPO / "site",
@@ -73,9 +80,13 @@ class LocalStack:
     ) -> None:
         if (github_client_id is None) != (github_client_secret is None):
             raise ValueError("give both github_client_id and github_client_secret, or neither")
+        if access_token_ttl is not None and (not refresh_tokens or github_client_id is not None):
+            raise ValueError("access_token_ttl is for the fake provider with refresh_tokens")
         self._ports = (site_port, function_port, provider_port)
         self._github = (github_client_id, github_client_secret)
         self._config = dict(config or {})
+        self._refresh_tokens = refresh_tokens
+        self._access_token_ttl = access_token_ttl
         self._max_concurrency = max_concurrency
         self._log = log
         self._site_root = site_root
@@ -116,8 +127,15 @@ class LocalStack:
         client_id, client_secret = self._github
         if client_id is None:
             client_secret = secrets.token_urlsafe(24)
+            lifetime = {} if self._access_token_ttl is None else {"access_token_ttl": self._access_token_ttl}
             self.provider = FakeProvider(
-                PROVIDER, client_id=FAKE_CLIENT_ID, client_secret=client_secret, redirect_uris=(), port=provider_port
+                PROVIDER,
+                client_id=FAKE_CLIENT_ID,
+                client_secret=client_secret,
+                redirect_uris=(),
+                refresh_tokens=self._refresh_tokens,
+                port=provider_port,
+                **lifetime,
             ).start()
             self._exit.callback(self.provider.stop)
             urls = self.provider.urls
@@ -131,6 +149,7 @@ class LocalStack:
             }
         else:
             entry = {"clientId": client_id}
+        entry["refresh"] = self._refresh_tokens
         self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin)

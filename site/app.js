@@ -108,19 +108,23 @@ function formatExpiry(session) {
   return session.canRefresh ? `${time}, then refreshed automatically` : time;
 }
 
+// The profile on the card, kept for redrawing it when a refresh renews the session.
+let shownProfile = null;
+
 function showSignedIn(session, provider, profile) {
+  shownProfile = profile;
   view.signedOut.hidden = true;
   view.name.textContent = profile.name;
   view.login.textContent = profile.secondary;
   view.login.hidden = !profile.secondary;
   view.avatarFallback.textContent = initials(profile.secondary || profile.name);
-  view.avatarFallback.hidden = false;
-  view.avatar.hidden = true;
-  if (profile.avatar) {
-    view.avatar.alt = `${profile.name}'s avatar`;
-    view.avatar.src = profile.avatar;
-  } else {
-    view.avatar.removeAttribute("src");
+  if (profile.avatar) view.avatar.alt = `${profile.name}'s avatar`;
+  // Redrawn after every refresh: an unchanged avatar stays shown, without a flash of the initials.
+  if (view.avatar.getAttribute("src") !== profile.avatar) {
+    view.avatarFallback.hidden = false;
+    view.avatar.hidden = true;
+    if (profile.avatar) view.avatar.src = profile.avatar;
+    else view.avatar.removeAttribute("src");
   }
   view.factProvider.textContent = provider.label;
   view.factScope.textContent = session.scope || "(none)";
@@ -198,6 +202,23 @@ async function loadProfile(client) {
   setStatus(`Signed in as ${profile.name}.`);
 }
 
+// A background refresh renewed the token: re-read the profile with the new token and redraw the card,
+// whose expiry otherwise stays the old token's. A profile that cannot be read leaves the one shown.
+async function showRenewedSession(client, session) {
+  const provider = client.providers.find((p) => p.name === session.provider);
+  let profile = shownProfile;
+  let failure = null;
+  try {
+    profile = normalizeProfile(await client.fetchUserInfo());
+  } catch (error) {
+    failure = error;
+  }
+  // Signed out or renewed again meanwhile: what is on screen is newer.
+  if (client.session !== session) return;
+  showSignedIn(session, provider, profile);
+  if (failure && !(failure instanceof OAuthError && failure.code === "unsupported_operation")) showError(failure);
+}
+
 async function main() {
   let config;
   try {
@@ -213,13 +234,15 @@ async function main() {
   }
 
   const client = createOAuthClient(config, {
-    // A background refresh failed: the session is gone, say why.
     onChange(session, error) {
-      if (session === null) {
-        showSignedOut(client.providers);
-        setStatus("Not signed in.");
-        if (error) showError(error);
+      if (session !== null) {
+        showRenewedSession(client, session);
+        return;
       }
+      // A background refresh failed: the session is gone, say why.
+      showSignedOut(client.providers);
+      setStatus("Not signed in.");
+      if (error) showError(error);
     },
   });
   renderProviderButtons(client);

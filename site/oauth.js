@@ -371,6 +371,8 @@ export function createOAuthClient(
    *   revoked false with error null: the provider has no revocation endpoint.
    */
   async function signOut() {
+    // A refresh under way would replace the token revoked here with a new one nobody revokes: let it land.
+    if (refreshing) await refreshing.catch(() => {});
     if (!session) return { revoked: false, error: null };
     const { provider } = session;
     const token = accessToken;

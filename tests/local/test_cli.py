@@ -192,3 +192,22 @@ def test_the_command_completes_a_sign_in(cli):
     command.process.send_signal(signal.SIGINT)
     assert command.finish() == 0
     assert token["access_token"] not in command.output
+
+
+def test_refresh_tokens_makes_the_fake_github_issue_expiring_tokens_the_function_refreshes(cli):
+    command = Cli("--refresh-tokens")
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    urls = _Urls(command)
+    with httpx.Client(timeout=20) as client:
+        token = Spa(client, urls.site).sign_in()
+        assert token["access_token"].startswith("ghu_") and token["expires_in"] == 28800
+        renewed = client.post(
+            urls.function + "token",
+            json={"provider": "github", "grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        )
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_token"] != token["refresh_token"]
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+    assert token["refresh_token"] not in command.output
