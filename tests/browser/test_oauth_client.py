@@ -1,7 +1,8 @@
 """oauth.js on its own, in Chromium, with the function replaced by a scripted fetch.
 
-The local stack's fake GitHub issues non-expiring tokens (like a GitHub OAuth
-app), so refreshing and the failure paths of sign-out are driven here.
+Failure paths the real function and fake provider cannot be made to produce
+on cue (a refresh that fails, a revocation that errors, every function error
+code) are driven here; the working refresh runs end to end in test_refresh.py.
 """
 
 from __future__ import annotations
