@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.presets import PRESETS
+from infra.presets import PRESETS, Preset
 
 NAMESPACE = "oauth-exchange"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -51,22 +51,12 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
-class Provider:
+class Provider(Preset):
     """A provider as deployed: preset endpoints merged with the stack's entry."""
 
     name: str
-    label: str
     client_id: str
-    authorize_url: str
-    token_url: str
-    token_auth: str
-    revoke_url: str | None
-    revoke_style: str
-    userinfo_url: str | None
-    scopes: tuple[str, ...]
     refresh: bool
-    pkce: bool
-    image_origins: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,51 @@
+"""What the settings module deploys as OAUTH_CONFIG is what the function accepts."""
+
+import pytest
+
+from infra.presets import PRESETS
+from infra.settings import function_config_json, load_settings
+from oauth_config import parse_config
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oauth-exchange-AbCdEf"
+SITE = "https://d1234.cloudfront.net"
+CUSTOM = {
+    "clientId": "corp-app",
+    "authorizeUrl": "https://sso.corp.example/authorize",
+    "tokenUrl": "https://sso.corp.example/token",
+    "revokeUrl": "https://sso.corp.example/revoke",
+    "tokenAuth": "client_secret_basic",
+    "refresh": True,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_deploys_a_configuration_the_function_accepts(name):
+    settings = load_settings({"providers": {name: {"clientId": "app-id"}}, "extraOrigins": ["http://localhost:8000"]}, {name})
+    config = parse_config(function_config_json(settings, SITE), ARN)
+    provider = config.providers[name]
+    preset = PRESETS[name]
+    assert provider.token_url == preset.token_url
+    assert provider.token_auth == preset.token_auth
+    assert provider.revoke_style == preset.revoke_style
+    assert provider.revoke_url == preset.revoke_url.replace("{client_id}", "app-id")
+    assert config.allowed_origins == {SITE, "http://localhost:8000"}
+    assert config.redirect_uris == {SITE + "/", "http://localhost:8000/"}
+
+
+def test_custom_provider_settings_reach_the_function_unchanged():
+    settings = load_settings(
+        {"providers": {"corp": CUSTOM}, "timeoutSeconds": 2.5, "secretCacheSeconds": 60, "callbackPath": "/callback"},
+        {"corp"},
+    )
+    config = parse_config(function_config_json(settings, SITE), ARN)
+    corp = config.providers["corp"]
+    assert (corp.client_id, corp.token_url, corp.token_auth, corp.revoke_url, corp.refresh) == (
+        "corp-app",
+        "https://sso.corp.example/token",
+        "client_secret_basic",
+        "https://sso.corp.example/revoke",
+        True,
+    )
+    assert config.timeout_seconds == 2.5
+    assert config.secret_cache_seconds == 60
+    assert config.redirect_uris == {SITE + "/callback"}
