@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
+
+from local.stack import LocalStack
+from tests.browser.conftest import Flow
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "signed-in.png"
 
@@ -70,3 +74,17 @@ def test_no_csp_violation_during_sign_in_and_sign_out(flow, page, console):
 
     assert console.csp_violations() == []
     assert console.page_errors == []
+
+
+def test_a_nested_callback_path_still_loads_the_app_and_signs_in(page):
+    """The provider returns to e.g. /auth/callback/, which the site answers with index.html:
+    its scripts and styles must still load from the site root."""
+    with LocalStack(config={"callbackPath": "/auth/callback/"}) as nested:
+        flow = Flow(nested, page)
+        authorize = flow.start_sign_in()
+        assert authorize["redirect_uri"] == nested.site_origin + "/auth/callback/"
+
+        flow.authorize()
+
+        flow.wait_signed_in()
+        assert urlsplit(page.url).path == "/auth/callback/"
