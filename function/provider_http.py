@@ -13,12 +13,16 @@ its answer byte by byte is stopped within about twice the timeout. An answer
 whose last byte lands just after the deadline is still used: the provider has
 already spent the single-use code on it.
 
-A request is retried once, and only when it almost certainly never reached the
-provider: the connection could not be opened, or a connection taken from the
-pool failed before any response arrived, which is what a keep-alive connection
-the provider closed while the container was frozen looks like. A fresh
-connection that fails after the request was sent is not retried: an
-authorization code is single-use.
+A request is retried once, and only when it cannot have reached the provider:
+the connection could not be opened, or a connection taken from the pool
+failed before the whole request had been handed to it. httpcore already
+drops an idle connection whose close it can see before sending on it; this
+retry covers the close it could not see yet (the provider's reset still in
+flight while the container was frozen), when writing the request fails.
+Once the whole request was written, a failure is never retried, on a pooled
+connection or a fresh one: the provider may have read it and spent the
+single-use code, and a client cannot tell that apart from a close that raced
+the request (the kernel accepts the bytes either way).
 """
 
 from __future__ import annotations
@@ -57,22 +61,31 @@ class ProviderAnswer:
 
 
 class _AttemptTrace:
-    """Watches httpcore's trace events to tell whether a failure is safe to retry."""
+    """Watches httpcore's trace events to tell whether a failure is safe to retry.
+
+    Event names are httpcore's (1.x): ``<logger suffix>.<step>.<started|complete|failed>``.
+    httpcore swallows a failed write and goes on to read, so a request that
+    could not be written surfaces as a read error; ``send_request_body.complete``
+    is what says the whole request was written.
+    """
 
     def __init__(self) -> None:
         self.opened_connection = False
+        self.request_sent = False
         self.got_response = False
 
     def __call__(self, event: str, info: Mapping[str, Any]) -> None:
         if event.startswith("connection.connect_tcp."):
             self.opened_connection = True
+        elif event == "http11.send_request_body.complete":
+            self.request_sent = True
         elif event == "http11.receive_response_headers.complete":
             self.got_response = True
 
     def safe_to_retry(self, exc: httpx.HTTPError) -> bool:
         if isinstance(exc, httpx.ConnectError):
             return True
-        stale_pooled_connection = not self.opened_connection and not self.got_response
+        stale_pooled_connection = not (self.opened_connection or self.request_sent or self.got_response)
         return stale_pooled_connection and isinstance(
             exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
         )

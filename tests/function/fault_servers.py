@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -211,11 +212,29 @@ def close_without_answer() -> Behaviour:
     return behaviour
 
 
-def answer_once_then_drop_reuse(body: bytes) -> Behaviour:
-    """Answer the first request on a connection (keep-alive); close on a later one without answering.
+def answer_once_then_reset_idle(body: bytes) -> Behaviour:
+    """Answer the first request, then reset the idle keep-alive connection without reading another byte.
 
-    This is what a provider that timed out an idle connection looks like to a
-    client whose pooled connection still looked healthy when it sent.
+    This is a provider (or its load balancer) timing out an idle connection.
+    The reset comes once the answer has been read, so it never destroys it.
+    Whatever the client sends afterwards on this connection is never read.
+    """
+
+    def behaviour(server: FaultServer, connection: socket.socket, serial: int) -> None:
+        if server.read_request(connection) is None:
+            return
+        connection.sendall(http_response(200, body))
+        time.sleep(0.1)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+
+    return behaviour
+
+
+def answer_once_then_read_and_close(body: bytes) -> Behaviour:
+    """Answer the first request (keep-alive); read the next one in full, then close without answering.
+
+    The provider has the second request, and may have acted on it: its code is spent.
     """
 
     def behaviour(server: FaultServer, connection: socket.socket, serial: int) -> None:

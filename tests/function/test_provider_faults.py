@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
+import httpcore
 import pytest
 
+import provider_http
 from tests.function import fault_servers
 from tests.function.conftest import REDIRECT_URI, lambda_context
 
@@ -125,16 +127,74 @@ def test_connection_closed_without_answer_is_provider_error_and_not_retried(depl
     assert len(server.requests) == 1, "the request reached the provider on a fresh connection: a code is single-use"
 
 
-def test_pooled_connection_dropped_by_the_provider_is_retried_on_a_new_one(deploy_token_url, exchange_code):
-    with fault_servers.running(fault_servers.answer_once_then_drop_reuse(fault_servers.token_answer(TOKEN))) as server:
+@pytest.fixture
+def attempt_events(monkeypatch):
+    """The httpcore trace events each provider call attempt saw, one list per attempt."""
+    attempts: list[list[str]] = []
+    original_init = provider_http._AttemptTrace.__init__
+    original_call = provider_http._AttemptTrace.__call__
+
+    def init(self):
+        original_init(self)
+        self.seen_events = []
+        attempts.append(self.seen_events)
+
+    def call(self, event, info):
+        self.seen_events.append(event)
+        original_call(self, event, info)
+
+    monkeypatch.setattr(provider_http._AttemptTrace, "__init__", init)
+    monkeypatch.setattr(provider_http._AttemptTrace, "__call__", call)
+    return attempts
+
+
+@pytest.fixture
+def reset_seen_late(monkeypatch):
+    """The pool's check for a closed idle connection runs before the provider's reset is visible.
+
+    httpcore drops an idle connection whose close it can already see (the
+    socket is readable) before sending on it. In a container thawed while the
+    provider's close was still in flight, that check passes and the request is
+    written to a connection that is already gone: this makes the check pass.
+    """
+    monkeypatch.setattr(httpcore.HTTP11Connection, "has_expired", lambda self: False)
+
+
+def test_pooled_connection_reset_before_the_request_was_sent_is_retried_on_a_new_one(
+    deploy_token_url, exchange_code, reset_seen_late, attempt_events
+):
+    with fault_servers.running(fault_servers.answer_once_then_reset_idle(fault_servers.token_answer(TOKEN))) as server:
         deploy_token_url(server.url)
         assert exchange_code("code-0123456789").status == 200
+        time.sleep(0.3)
 
         reply = exchange_code("code-9876543210")
 
     assert reply.status == 200
     assert server.connections_accepted == 2
-    assert len(server.requests) == 3
+    assert [b"code-9876543210" in request for request in server.requests] == [False, True], (
+        "the reset connection never carried the request; the retry on a new one did"
+    )
+    first, dropped, retried = attempt_events
+    assert "connection.connect_tcp.complete" not in dropped, "the failed attempt used the pooled connection"
+    assert "http11.send_request_body.complete" not in dropped
+    assert "connection.connect_tcp.complete" in retried
+
+
+def test_request_that_reached_the_provider_on_a_pooled_connection_is_not_resent(
+    deploy_token_url, exchange_code, attempt_events
+):
+    """The provider read the whole request, then closed without answering: the code may be spent."""
+    with fault_servers.running(fault_servers.answer_once_then_read_and_close(fault_servers.token_answer(TOKEN))) as server:
+        deploy_token_url(server.url)
+        assert exchange_code("code-0123456789").status == 200
+
+        reply = exchange_code("code-9876543210")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    assert sum(b"code-9876543210" in request for request in server.requests) == 1, "a code is single-use"
+    assert server.connections_accepted == 1
+    assert "http11.send_request_body.complete" in attempt_events[1]
 
 
 def test_provider_closing_idle_keepalive_connections_does_not_fail_requests(fake_provider, deploy, exchange_code):
