@@ -55,6 +55,7 @@ log = logging.getLogger("oauth_exchange")
 MAX_BODY_BYTES = 16 * 1024
 MAX_VALUE_CHARS = 4096
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+SURROGATE = re.compile(r"[\ud800-\udfff]")
 PLATFORM_MARGIN_SECONDS = 0.25
 ROUTES = ("/token", "/revoke")
 
@@ -269,7 +270,30 @@ def _payload(request: ExchangeRequest) -> Mapping[str, Any]:
         raise ExchangeError("invalid_request", "The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise ExchangeError("invalid_request", "The request body must be a JSON object.")
+    if not _is_unicode_text(payload):
+        raise ExchangeError("invalid_request", "The request body holds a string that is not valid Unicode text.")
     return payload
+
+
+def _is_unicode_text(value: Any) -> bool:
+    """False when any string in the parsed JSON (key or value) holds a lone surrogate.
+
+    JSON can spell one (``"\\ud800"``) and ``json.loads`` accepts it, but no
+    UTF-8 text holds one: such a string cannot be sent on to the provider.
+    (A valid escaped pair is decoded to one code point and passes.)
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if SURROGATE.search(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def _utf8_charset(parameters: str) -> bool:

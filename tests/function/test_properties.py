@@ -17,12 +17,24 @@ marked = st.text(alphabet="QXZJqxzj", min_size=16, max_size=40).map(lambda s: "M
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=10)
 
-field_values = st.one_of(marked, json_values, st.just(REDIRECT_URI), st.text(alphabet="abc-._~", min_size=43, max_size=128))
+# Text that may hold lone UTF-16 surrogates, which json.dumps writes as "\udxxx" escapes:
+# valid JSON that no UTF-8 text (and so no provider request) can carry.
+surrogate_text = st.text(st.characters(categories=["Cs"]) | st.characters(), min_size=1, max_size=20)
+marked_with_surrogates = st.tuples(marked, surrogate_text).map("".join)
+
+field_values = st.one_of(
+    marked,
+    marked_with_surrogates,
+    json_values,
+    st.just(REDIRECT_URI),
+    st.just(REDIRECT_URI).map(lambda uri: uri + "\udc80"),
+    st.text(alphabet="abc-._~", min_size=43, max_size=128),
+)
 
 payloads = st.fixed_dictionaries(
     {},
     optional={
-        "provider": st.one_of(st.just("github"), st.just("corp"), json_values),
+        "provider": st.one_of(st.just("github"), st.just("corp"), surrogate_text, json_values),
         "grant_type": st.one_of(st.sampled_from(["authorization_code", "refresh_token", "password"]), json_values),
         "code": field_values,
         "code_verifier": field_values,
@@ -31,6 +43,27 @@ payloads = st.fixed_dictionaries(
         "token": field_values,
     },
 )
+
+# Valid requests, for bodies that differ from one in a field or two: those get past every check
+# but the one on the drawn values, as far as the provider call.
+valid_requests = [
+    ("/token", {"provider": "github", "code": "code-0123456789", "redirect_uri": REDIRECT_URI, "code_verifier": "v" * 43}),
+    ("/token", {"provider": "corp", "grant_type": "refresh_token", "refresh_token": "refresh-0123456789"}),
+    ("/revoke", {"provider": "github", "token": "gho_0123456789"}),
+]
+
+
+@st.composite
+def near_valid_requests(draw):
+    """(path, body, is_base64) of a valid request with one or two of its fields replaced."""
+    path, payload = draw(st.sampled_from(valid_requests))
+    payload = dict(payload)
+    for name in draw(st.sets(st.sampled_from(sorted(payload)), min_size=1, max_size=2)):
+        payload[name] = draw(st.one_of(surrogate_text, field_values))
+    text = json.dumps(payload)
+    if draw(st.booleans()):
+        return path, base64.b64encode(text.encode()).decode(), True
+    return path, text, False
 
 
 @st.composite
@@ -63,6 +96,16 @@ headers = st.dictionaries(
 
 @st.composite
 def events(draw):
+    if draw(st.booleans()):
+        # A well-formed function URL request whose body gets as far as field validation.
+        path, body, is_base64 = draw(near_valid_requests())
+        return {
+            "rawPath": path,
+            "headers": {"content-type": "application/json", "origin": SPA_ORIGIN},
+            "requestContext": {"http": {"method": "POST"}, "requestId": "req-0123"},
+            "isBase64Encoded": is_base64,
+            "body": body,
+        }
     body, is_base64 = draw(bodies())
     event = {
         "rawPath": draw(st.one_of(st.sampled_from(["/token", "/revoke", "/", "/token/"]), st.text(max_size=20), json_values)),

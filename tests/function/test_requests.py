@@ -284,3 +284,30 @@ def test_malformed_refresh_token_is_invalid_request(fake_provider, deploy, invok
 
     assert_error(reply, 400, "invalid_request")
     assert "refresh_token" in reply.body["error_description"]
+
+
+@pytest.mark.parametrize("field", ["code", "refresh_token", "token", "code_verifier", "redirect_uri", "provider", "grant_type", "ignored"])
+@pytest.mark.parametrize("surrogate", ["\ud800", "\udfff", "\udc00\ud800"])
+def test_lone_surrogate_escape_in_any_string_is_invalid_request(fake_provider, deploy, invoke, field, surrogate):
+    """JSON can spell a lone UTF-16 surrogate (``"\\ud800"``); no UTF-8 text holds one, so no field may."""
+    provider = fake_provider("github", refresh_tokens=True)
+    deploy({"github": provider})
+    requests = [
+        ("/token", {**VALID_CODE_BODY, "code_verifier": "v" * 43}),
+        ("/token", {"provider": "github", "grant_type": "refresh_token", "refresh_token": "r" * 40}),
+        ("/revoke", {"provider": "github", "token": "gho_" + "t" * 36}),
+    ]
+    for path, body in requests:
+        if field in body or field == "ignored":
+            raw_body = json.dumps({**body, field: "a" + surrogate + "b"})
+            assert "\\ud" in raw_body, "json.dumps spells the surrogate as an escape"
+
+            assert_error(invoke(path, raw_body=raw_body), 400, "invalid_request")
+    assert provider.seen == []
+
+
+def test_surrogate_pair_escape_is_ordinary_text(github, invoke):
+    """A well-formed pair (U+1F600 as ``\\ud83d\\ude00``) is valid text and reaches the provider."""
+    reply = invoke("/token", raw_body=json.dumps({**VALID_CODE_BODY, "code": "code-\U0001F600"}))
+
+    assert_error(reply, 400, "invalid_grant")
