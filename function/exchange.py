@@ -36,6 +36,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -56,6 +57,7 @@ MAX_BODY_BYTES = 16 * 1024
 MAX_VALUE_CHARS = 4096
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 SURROGATE = re.compile(r"[\ud800-\udfff]")
+DECIMAL_DIGITS = re.compile(r"[0-9]{1,18}")
 PLATFORM_MARGIN_SECONDS = 0.25
 ROUTES = ("/token", "/revoke")
 
@@ -368,7 +370,12 @@ def _token(
     if not (200 <= answer.status < 300) or not isinstance(access_token, str) or not access_token:
         raise ExchangeError("provider_error", log_detail=f"token answer unusable (HTTP {answer.status})")
     allowed = TOKEN_FIELDS + REFRESH_FIELDS if provider.refresh else TOKEN_FIELDS
-    return {name: _number_if_numeric(name, fields[name]) for name in allowed if name in fields}
+    result = {name: fields[name] for name in allowed if name in fields}
+    for name in NUMERIC_FIELDS & result.keys():
+        lifetime = _lifetime(result.pop(name))
+        if lifetime is not None:
+            result[name] = lifetime
+    return result
 
 
 def _authorization_code_form(config: OAuthConfig, payload: Mapping[str, Any]) -> dict[str, str]:
@@ -389,11 +396,22 @@ def _authorization_code_form(config: OAuthConfig, payload: Mapping[str, Any]) ->
     return form
 
 
-def _number_if_numeric(name: str, value: Any) -> Any:
-    """Form-encoded answers carry lifetimes as text; the SPA gets numbers either way."""
-    if name in NUMERIC_FIELDS and isinstance(value, str) and value.isdigit():
-        return int(value)
-    return value
+def _lifetime(value: Any) -> int | str | None:
+    """A lifetime (``expires_in``, ...) as the SPA gets it: an integer, or the provider's text.
+
+    Form-encoded answers carry numbers as text; those become integers. A JSON
+    number becomes an integer (parsing already refused non-finite ones).
+    Anything else (true, null, a list or object) is no lifetime: None, left out.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return int(value) if DECIMAL_DIGITS.fullmatch(value) else value
+    return None
 
 
 def _revoke(provider: ProviderSettings, payload: Mapping[str, Any], call: _ProviderCall) -> Mapping[str, Any]:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import socket
 import ssl
 import time
@@ -203,11 +204,29 @@ def parse_answer(content_type: str, body: bytes) -> Mapping[str, Any] | None:
 
 
 def _json_object(body: bytes) -> Mapping[str, Any] | None:
+    """The body as a JSON object, standard JSON only.
+
+    Python's ``json`` also accepts ``NaN``, ``Infinity`` and ``-Infinity``,
+    and reads ``1e400`` as infinity; none of them is JSON, and passed on they
+    would make the function's own answer invalid JSON. Such an answer is not
+    JSON at all.
+    """
     try:
-        parsed = json.loads(body)
+        parsed = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) else None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
 
 
 def _form(body: bytes) -> Mapping[str, Any] | None:

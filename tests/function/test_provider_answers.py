@@ -167,3 +167,65 @@ def test_bare_http_401_counts_as_rejected_credentials(provider_answering, exchan
 
     assert (reply.status, reply.body["error"]) == (502, "server_misconfigured")
     assert len(server.requests) == 1, "the secret did not change on re-read, so no second attempt"
+
+
+def strict_json(text: str):
+    """json.loads without Python's extensions: NaN, Infinity and -Infinity are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b'{"access_token": "%s", "expires_in": NaN}' % TOKEN.encode(), "application/json"),
+        (b'{"access_token": "%s", "expires_in": Infinity}' % TOKEN.encode(), "application/json"),
+        (b'{"access_token": "%s", "scope": -Infinity}' % TOKEN.encode(), "application/json"),
+        (b'{"access_token": "%s", "expires_in": 1e400}' % TOKEN.encode(), "application/json"),
+        (b'{"access_token": "%s", "id_token": [NaN]}' % TOKEN.encode(), "application/json"),
+        (b'{"access_token": "%s", "expires_in": NaN}' % TOKEN.encode(), "text/plain"),
+        (b'{"error": "bad_verification_code", "interval": NaN}', "application/json"),
+    ],
+    ids=["nan", "infinity", "minus-infinity", "overflowing-float", "nested-nan", "untyped-nan", "error-with-nan"],
+)
+def test_answer_with_non_standard_json_numbers_is_provider_error(provider_answering, exchange_code, body, content_type):
+    provider_answering(200, body, content_type)
+
+    reply = exchange_code("some-code-0123456789")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    strict_json(reply.raw["body"])
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "expected"),
+    [
+        (3600, 3600),
+        (3600.0, 3600),
+        (3599.75, 3599),
+        ("3600", 3600),
+        ("soon", "soon"),
+        ("\u00b2", "\u00b2"),
+        ("9" * 5000, "9" * 5000),
+        (True, None),
+        (None, None),
+        ([3600], None),
+        ({"seconds": 3600}, None),
+    ],
+    ids=["int", "integral-float", "float", "digits", "text", "superscript-digit", "5000-digits", "bool", "null", "list", "object"],
+)
+def test_lifetimes_pass_as_integers_or_strings(provider_answering, exchange_code, expires_in, expected):
+    provider_answering(200, json_answer(access_token=TOKEN, expires_in=expires_in, refresh_token_expires_in=expires_in), refresh=True)
+
+    reply = exchange_code("some-code-0123456789")
+
+    assert reply.status == 200
+    strict_json(reply.raw["body"])
+    for name in ("expires_in", "refresh_token_expires_in"):
+        if expected is None:
+            assert name not in reply.body
+        else:
+            assert (reply.body[name], type(reply.body[name])) == (expected, type(expected))
