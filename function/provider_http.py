@@ -7,7 +7,10 @@ no business redirecting, and one user's cookies must not ride along with the
 next user's request.
 
 Every call has one deadline covering connect, send and the whole answer; the
-answer is streamed and cut off at ``MAX_ANSWER_BYTES``. Each network read is
+answer is streamed and cut off at ``MAX_ANSWER_BYTES`` counted on the wire.
+Answers are asked for without content coding (``Accept-Encoding: identity``)
+and one that comes compressed anyway is refused unread: inflating it would let
+a few kilobytes on the wire become gigabytes in memory. Each network read is
 also bounded by the time left when the call started, so a provider that drips
 its answer byte by byte is stopped within about twice the timeout. An answer
 whose last byte lands just after the deadline is still used: the provider has
@@ -116,7 +119,8 @@ class ProviderClient:
         self._http = httpx.Client(
             transport=transport,
             follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            # httpx asks for gzip/deflate by default and inflates before the size cap sees a byte.
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Encoding": "identity"},
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
@@ -172,10 +176,12 @@ class ProviderClient:
             timeout=remaining,
             extensions={"trace": trace},
         ) as response:
+            if _content_coded(response.headers):
+                raise ExchangeError("provider_error", log_detail="provider answer is content-encoded")
             declared = response.headers.get("content-length", "")
             expected = int(declared) if declared.isdigit() else None
             body = bytearray()
-            for chunk in response.iter_bytes():
+            for chunk in response.iter_raw():
                 body += chunk
                 if len(body) > MAX_ANSWER_BYTES:
                     raise _too_large()
@@ -184,6 +190,12 @@ class ProviderClient:
                     raise _Deadline()
             fields = parse_answer(response.headers.get("content-type", ""), bytes(body))
             return ProviderAnswer(response.status_code, fields)
+
+
+def _content_coded(headers: httpx.Headers) -> bool:
+    """True when the answer has a content coding other than identity (gzip, br, ...)."""
+    codings = (coding.strip().lower() for coding in headers.get_list("content-encoding", split_commas=True))
+    return any(coding not in ("", "identity") for coding in codings)
 
 
 def _too_large() -> ExchangeError:

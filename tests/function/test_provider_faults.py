@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
 import time
+import tracemalloc
 
 import httpcore
 import pytest
@@ -207,3 +209,45 @@ def test_provider_closing_idle_keepalive_connections_does_not_fail_requests(fake
 
     assert reply.status == 200
     assert provider.connections_accepted == 2
+
+
+def gzipped(data: bytes) -> bytes:
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "GZIP", "deflate", "br", "x-custom"])
+def test_compressed_answer_is_provider_error(deploy_token_url, exchange_code, encoding):
+    """The function asks for identity; an answer encoded anyway is not read, whatever the encoding."""
+    body = gzipped(fault_servers.token_answer(TOKEN))
+    with fault_servers.running(fault_servers.answer(200, body, **{"Content-Encoding": encoding})) as server:
+        deploy_token_url(server.url)
+
+        reply = exchange_code("code-0123456789")
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    assert b"\r\naccept-encoding: identity\r\n" in server.requests[0].lower()
+
+
+def test_answer_with_identity_content_encoding_is_read(deploy_token_url, exchange_code):
+    answer = fault_servers.answer(200, fault_servers.token_answer(TOKEN), **{"Content-Encoding": "Identity"})
+    with fault_servers.running(answer) as server:
+        deploy_token_url(server.url)
+
+        assert exchange_code("code-0123456789").body["access_token"] == TOKEN
+
+
+def test_gzip_bomb_is_never_inflated(deploy_token_url, exchange_code):
+    """48 KiB on the wire, 48 MiB inflated: the 64 KiB cap counts wire bytes, and nothing is inflated."""
+    bomb = gzipped(b'{"access_token": "' + b"0" * (48 * 1024 * 1024) + b'"}')
+    assert len(bomb) < 64 * 1024
+    with fault_servers.running(fault_servers.answer(200, bomb, **{"Content-Encoding": "gzip"})) as server:
+        deploy_token_url(server.url)
+        tracemalloc.start()
+        try:
+            reply = exchange_code("code-0123456789")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+
+    assert (reply.status, reply.body["error"]) == (502, "provider_error")
+    assert peak < 4 * 1024 * 1024
