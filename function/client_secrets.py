@@ -26,6 +26,20 @@ if logging.getLogger("botocore.parsers").level == logging.NOTSET:
     logging.getLogger("botocore.parsers").setLevel(logging.INFO)
 
 
+# Bounds on one read of the store, whatever the provider timeout. An invocation
+# reads at most twice (cold cache, then once after the provider rejects the
+# secret), and the second read starts once the provider has answered, by its
+# deadline, so the invocation ends within timeout_seconds plus one worst-case
+# read: two attempts of connect + read plus botocore's first retry backoff (up
+# to 1 s), 5 s at most and about 3 s for a store that hangs. The stack's Lambda
+# timeout is 2 * timeout_seconds + 5 (infra/settings.py), timeout_seconds >= 1.
+# GetSecretValue answers in tens of milliseconds in-region; botocore's default
+# timeouts (60 s each, with retries) would outlast any Lambda timeout.
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 1.0
+READ_ATTEMPTS = 2
+
+
 class SecretUnavailable(Exception):
     """The secret cannot be read; the message is safe to log (it holds no secret)."""
 
@@ -86,7 +100,7 @@ _boto_session: boto3.session.Session | None = None
 _boto_session_lock = threading.Lock()
 
 
-def _new_client(region: str | None, timeout_seconds: float) -> Any:
+def _new_client(region: str | None) -> Any:
     """A Secrets Manager client from one per-process boto3 session (its loaded models are reused)."""
     global _boto_session
     with _boto_session_lock:
@@ -96,9 +110,9 @@ def _new_client(region: str | None, timeout_seconds: float) -> Any:
             "secretsmanager",
             region_name=region,
             config=Config(
-                connect_timeout=timeout_seconds,
-                read_timeout=timeout_seconds,
-                retries={"mode": "standard", "total_max_attempts": 2},
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                read_timeout=READ_TIMEOUT_SECONDS,
+                retries={"mode": "standard", "total_max_attempts": READ_ATTEMPTS},
             ),
         )
 
@@ -110,15 +124,14 @@ class SecretsManagerSource:
     moto. Calls are expected to be serialised by ``ClientSecrets``.
     """
 
-    def __init__(self, arn: str, timeout_seconds: float) -> None:
+    def __init__(self, arn: str) -> None:
         self._arn = arn
-        self._timeout = timeout_seconds
         self._client: Any = None
 
     def __call__(self) -> Mapping[str, str]:
         try:
             if self._client is None:
-                self._client = _new_client(_region_of(self._arn), self._timeout)
+                self._client = _new_client(_region_of(self._arn))
             answer = self._client.get_secret_value(SecretId=self._arn)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")

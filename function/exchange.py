@@ -128,7 +128,7 @@ class _Container:
         except ConfigError as exc:
             log.error("configuration invalid: %s", exc)
             return
-        source = SecretsManagerSource(config.secrets_arn, config.timeout_seconds)
+        source = SecretsManagerSource(config.secrets_arn)
         self.config = config
         self.secrets = ClientSecrets(source, config.secret_cache_seconds)
         self.provider = ProviderClient()

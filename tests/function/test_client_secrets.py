@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import client_secrets
 import exchange
 from client_secrets import ClientSecrets, SecretUnavailable
+from infra.settings import Settings
 from tests.function import fault_servers
 from tests.function.conftest import REDIRECT_URI
 
@@ -96,6 +98,43 @@ def test_unreachable_secret_store_is_secret_unavailable(github, exchange_code, m
     assert (reply.status, reply.body["error"]) == (503, "secret_unavailable")
     (line,) = sensitive.request_lines()
     assert "Secrets Manager could not be reached" in line.getMessage()
+
+
+def test_hung_secret_store_is_secret_unavailable_well_within_the_lambda_timeout(
+    fake_provider, deploy, exchange_code, monkeypatch, sensitive
+):
+    """A store that accepts the request and never answers; at the default timeout the Lambda has 15 s."""
+    deploy({"github": fake_provider("github")}, timeout_seconds=5)
+    with fault_servers.running(fault_servers.hang()) as store:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store.url.removesuffix("/token"))
+        exchange.reset()
+
+        started = time.monotonic()
+        reply = exchange_code("code-0123456789")
+        elapsed = time.monotonic() - started
+
+    assert (reply.status, reply.body["error"]) == (503, "secret_unavailable")
+    assert elapsed < 3.5
+    assert len(store.requests) == 2, "one retry, as for any transient store failure"
+
+
+@pytest.mark.parametrize("timeout_seconds", [1, 2, 5, 10, 30])
+def test_worst_case_secret_reads_fit_the_lambda_timeout(aws, timeout_seconds):
+    """An invocation reads the store at most twice: once on a cold cache, once after a rejection.
+
+    The provider calls share one deadline set before the first read, so the
+    re-read starts at most ``timeout_seconds`` in; the invocation ends within
+    ``timeout_seconds`` plus one worst-case read, which must leave room before
+    the Lambda timeout the stack sets (infra/settings.py).
+    """
+    config = client_secrets._new_client("us-east-1").meta.config
+    attempts = config.retries["total_max_attempts"]
+    first_retry_backoff = 1.0  # botocore standard mode: rand(0, 1) * 2**0 seconds
+    worst_read = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * first_retry_backoff
+    assert attempts == 2
+    lambda_timeout = Settings(providers=(), timeout_seconds=timeout_seconds).lambda_timeout_seconds
+
+    assert timeout_seconds + worst_read <= lambda_timeout - 1
 
 
 @pytest.mark.parametrize(
