@@ -94,6 +94,8 @@ class ExchangeRequest:
     """Lower-case header names."""
     body: bytes | None
     """None when the transport could not decode the body (bad base64, ...)."""
+    body_too_large: bool = False
+    """The transport saw a body certainly over MAX_BODY_BYTES, without decoding it."""
     request_id: str = "-"
     seconds_left: float | None = None
     """Time before the platform stops the invocation, when known."""
@@ -259,7 +261,7 @@ def _dispatch(container: _Container, request: ExchangeRequest, note: _RequestNot
 
 def _payload(request: ExchangeRequest) -> Mapping[str, Any]:
     body = request.body
-    if body is not None and len(body) > MAX_BODY_BYTES:
+    if request.body_too_large or (body is not None and len(body) > MAX_BODY_BYTES):
         raise ExchangeError("request_too_large")
     media_type, _, parameters = request.headers.get("content-type", "").partition(";")
     if media_type.strip().lower() != "application/json" or not _utf8_charset(parameters):

@@ -57,11 +57,14 @@ def request_from_event(event: Any, context: Any) -> exchange.ExchangeRequest:
         for name, value in _mapping(event.get("headers")).items()
         if isinstance(name, str) and isinstance(value, str)
     }
+    raw_body, is_base64 = event.get("body"), event.get("isBase64Encoded") is True
+    too_large = _certainly_too_large(raw_body, is_base64)
     return exchange.ExchangeRequest(
         method=_text(http.get("method")),
         path=_text(event.get("rawPath")),
         headers=headers,
-        body=_body(event.get("body"), event.get("isBase64Encoded") is True),
+        body=None if too_large else _body(raw_body, is_base64),
+        body_too_large=too_large,
         request_id=_request_id(context, request_context),
         seconds_left=_seconds_left(context),
     )
@@ -73,6 +76,19 @@ def _mapping(value: Any) -> Mapping[Any, Any]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _certainly_too_large(body: Any, is_base64: bool) -> bool:
+    """True for body text that cannot decode to MAX_BODY_BYTES or less, valid or not.
+
+    Base64 text decodes to at least 3 bytes per 4 characters, so text longer
+    than the encoding of MAX_BODY_BYTES is too large whether or not it decodes;
+    plain text encodes to at least one UTF-8 byte per character.
+    """
+    if not isinstance(body, str):
+        return False
+    limit = 4 * -(-exchange.MAX_BODY_BYTES // 3) if is_base64 else exchange.MAX_BODY_BYTES
+    return len(body) > limit
 
 
 def _body(body: Any, is_base64: bool) -> bytes | None:

@@ -105,6 +105,41 @@ def test_size_limit_applies_to_the_decoded_base64_body(github, invoke):
     assert invoke("/token", raw_body=padded_body(16 * 1024), base64_body=True).body["error"] == "invalid_grant"
 
 
+BASE64_OF_16_KIB = 4 * -(-16 * 1024 // 3)  # 21848 characters
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+@pytest.mark.parametrize(
+    "body",
+    ["!" * (BASE64_OF_16_KIB + 1), "A" * (BASE64_OF_16_KIB + 1), "QUJD" * (BASE64_OF_16_KIB // 4) + "QUJD\n"],
+    ids=["not-base64", "truncated-base64", "base64-with-newline"],
+)
+def test_undecodable_base64_body_over_16_kib_is_request_too_large(github, invoke, body, content_type):
+    """Base64 text longer than that of 16 KiB cannot decode to 16 KiB or less: it is too large, decodable or not."""
+    event = make_event("/token", content_type=content_type)
+    event["body"] = body
+    event["isBase64Encoded"] = True
+
+    assert_error(invoke(event=event), 413, "request_too_large")
+    assert github.seen == []
+
+
+def test_undecodable_base64_body_at_the_size_of_16_kib_is_invalid_request(github, invoke):
+    event = make_event("/token")
+    event["body"] = "!" * BASE64_OF_16_KIB
+    event["isBase64Encoded"] = True
+
+    assert_error(invoke(event=event), 400, "invalid_request")
+
+
+def test_oversized_undecodable_body_still_gets_the_earlier_errors(github, invoke):
+    event = make_event("/token", method="GET")
+    event["body"] = "!" * 100_000
+    event["isBase64Encoded"] = True
+
+    assert_error(invoke(event=event), 405, "method_not_allowed")
+
+
 @pytest.mark.parametrize(
     "content_type",
     [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx", "application/json; charset=latin-1", "multipart/form-data"],
