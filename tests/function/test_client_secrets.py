@@ -114,7 +114,7 @@ def test_hung_secret_store_is_secret_unavailable_well_within_the_lambda_timeout(
         elapsed = time.monotonic() - started
 
     assert (reply.status, reply.body["error"]) == (503, "secret_unavailable")
-    assert elapsed < 3.5
+    assert elapsed < 5, "two 1 s attempts and up to 1 s of backoff; it was 10.8 s, and the Lambda has 15 s"
     assert len(store.requests) == 2, "one retry, as for any transient store failure"
 
 
