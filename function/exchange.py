@@ -423,7 +423,9 @@ def _revoke(provider: ProviderSettings, payload: Mapping[str, Any], call: _Provi
     revoke_url = provider.revoke_url
     if provider.revoke_style == "github":
         answer = call.with_client_credentials(lambda secret: call.send_github_revoke(revoke_url, token, secret))
-        if 200 <= answer.status < 300 or answer.status in (404, 422):
+        # 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's rule too).
+        # 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
+        if 200 <= answer.status < 300 or answer.status == 404:
             return {"revoked": True}
     else:
         answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(revoke_url, token, secret))

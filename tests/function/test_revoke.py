@@ -120,6 +120,7 @@ def test_malformed_token_is_invalid_request(github, invoke, token):
     [
         ("github", 500, b"", (502, "provider_error")),
         ("github", 403, json.dumps({"message": "API rate limit exceeded"}).encode(), (502, "provider_error")),
+        ("github", 422, json.dumps({"message": "Validation Failed"}).encode(), (502, "provider_error")),
         ("rfc7009", 503, json.dumps({"error": "temporarily_unavailable"}).encode(), (502, "provider_error")),
         ("rfc7009", 400, json.dumps({"error": "unsupported_token_type"}).encode(), (400, "unsupported_operation")),
         ("rfc7009", 400, json.dumps({"error": "invalid_request"}).encode(), (400, "invalid_request")),
