@@ -8,7 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.packaging import PYTHON_VERSION, Archive
-from infra.settings import Settings, function_config_json, function_url_cors
+from infra.settings import (
+    FUNCTION_LOG_FORMAT,
+    FUNCTION_LOG_LEVEL,
+    Settings,
+    function_config_json,
+    function_url_cors,
+)
 from infra.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"
@@ -116,7 +122,9 @@ class ExchangeFunction(pulumi.ComponentResource):
             timeout=settings.lambda_timeout_seconds,
             memory_size=settings.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
-            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=log_group.name),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format=FUNCTION_LOG_FORMAT, application_log_level=FUNCTION_LOG_LEVEL, log_group=log_group.name
+            ),
             reserved_concurrent_executions=settings.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )

@@ -320,6 +320,11 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
     }
 
 
+FUNCTION_LOG_FORMAT = "JSON"
+FUNCTION_LOG_LEVEL = "INFO"
+"""How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
+
+
 def function_config_json(settings: Settings, site_origin: str) -> str:
     return json.dumps(function_config(settings, site_origin), sort_keys=True, separators=(",", ":"))
 

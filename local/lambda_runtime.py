@@ -49,13 +49,43 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class _JsonFormatter(logging.Formatter):
+    """Lambda's JSON log format: one object per record, with the record's ``extra`` fields as keys."""
+
+    _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "aws_request_id"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", ""),
+        }
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["errorType"] = type(record.exc_info[1]).__name__
+            entry["stackTrace"] = traceback.format_exception(*record.exc_info)
+        entry.update({key: value for key, value in vars(record).items() if key not in self._RECORD_FIELDS})
+        return json.dumps(entry, default=str)
+
+
 def _install_lambda_logging() -> None:
-    """The root handler Lambda's Python runtime installs (level stays WARNING unless the code changes it)."""
+    """The root handler Lambda's Python runtime installs, in the function's log format and level.
+
+    With ``AWS_LAMBDA_LOG_FORMAT=JSON`` (what the Pulumi program deploys) records
+    are JSON and the root logger takes ``AWS_LAMBDA_LOG_LEVEL``; with the text
+    format the level stays WARNING unless the code changes it.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S")
-    )
-    handler.formatter.converter = time.gmtime  # type: ignore[union-attr]
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON":
+        handler.setFormatter(_JsonFormatter())
+        logging.getLogger().setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
+    else:
+        text = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s", "%Y-%m-%dT%H:%M:%S"
+        )
+        text.converter = time.gmtime
+        handler.setFormatter(text)
     handler.addFilter(_RequestIdFilter())
     logging.getLogger().addHandler(handler)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import (
+    FUNCTION_LOG_FORMAT,
+    FUNCTION_LOG_LEVEL,
     Settings,
     allowed_origins,
     client_secrets_json,
@@ -190,6 +192,8 @@ class LocalStack:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_LAMBDA_LOG_FORMAT": FUNCTION_LOG_FORMAT,
+            "AWS_LAMBDA_LOG_LEVEL": FUNCTION_LOG_LEVEL,
         }
 
     def _watch_provider(self, provider: FakeProvider, log: Log) -> None:

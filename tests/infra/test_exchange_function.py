@@ -117,7 +117,7 @@ def test_logs_are_json_in_a_log_group_with_retention(dev: Deployment, deploy: Ca
     assert log_group["namePrefix"].startswith("/aws/lambda/")
     assert log_group["retentionInDays"] == 30
     log_group_name = log_group["namePrefix"].rstrip("-") + AUTONAME_SUFFIX
-    assert _function(dev)["loggingConfig"] == {"logFormat": "JSON", "logGroup": log_group_name}
+    assert _function(dev)["loggingConfig"] == {"logFormat": "JSON", "applicationLogLevel": "INFO", "logGroup": log_group_name}
     longer = deploy(logRetentionDays=90).one("aws:cloudwatch/logGroup:LogGroup").plain_inputs
     assert longer["retentionInDays"] == 90
 
