@@ -132,7 +132,7 @@ class QuietHandler(BaseHTTPRequestHandler):
         log = self.server.request_log
         if log is None:
             return
-        path = self.path.split("?", 1)[0]
+        path = getattr(self, "path", "-").split("?", 1)[0]  # unset when the request line itself was malformed
         elapsed_ms = (time.perf_counter() - self._started) * 1000
         log(f"{self.server.log_name:<8} {self.command} {path} {code} {elapsed_ms:.1f}ms")
 

@@ -124,7 +124,10 @@ def test_ctrl_c_in_a_terminal_stops_everything_without_a_traceback(cli):
     command = Cli(own_session=True)
     cli.append(command)
     command.wait_for("Press Ctrl-C to stop.")
+    httpx.post(_Urls(command).function + "token", json={})  # starts a function container
+    command.wait_for("function POST /token")
     children = command.children()
+    assert len(children) >= 2, "moto and a function container"
 
     os.killpg(command.process.pid, signal.SIGINT)
     assert command.finish() == 0

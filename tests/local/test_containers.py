@@ -53,6 +53,16 @@ def logs() -> list[str]:
     return []
 
 
+def eventually_logged(logs: list[str], matches: Callable[[str], bool], timeout: float = 5.0) -> bool:
+    """Container output reaches the log on a reader thread, a moment after the reply."""
+    deadline = time.monotonic() + timeout
+    while not any(matches(line) for line in list(logs)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 @pytest.fixture
 def make_pool(tmp_path: Path, logs: list[str]) -> Iterator[Callable[..., ContainerPool]]:
     pools: list[ContainerPool] = []
@@ -126,7 +136,7 @@ def test_a_handled_exception_fails_the_invocation_but_keeps_the_container_warm(m
     after = pool({}, "req-3")
     assert after["pid"] == before["pid"]
     assert after["count"] == 3
-    assert any("[ERROR] RuntimeError: handler failed on purpose" in line for line in logs)
+    assert eventually_logged(logs, lambda line: "[ERROR] RuntimeError: handler failed on purpose" in line)
 
 
 def test_a_crashed_container_is_replaced(make_pool):
@@ -154,7 +164,7 @@ def test_an_unserialisable_result_is_a_marshal_error(make_pool):
 def test_prints_go_to_the_log_not_into_the_result(make_pool, logs):
     pool = make_pool()
     assert pool({"action": "print"}, "req-1")["count"] == 1
-    assert any(line.endswith("printed to stdout, not to the protocol") for line in logs)
+    assert eventually_logged(logs, lambda line: line.endswith("printed to stdout, not to the protocol"))
 
 
 def test_containers_get_the_function_environment_and_not_the_test_process_environment(make_pool, monkeypatch, tmp_path):

@@ -338,6 +338,17 @@ def test_an_invalid_content_length_is_refused(serve):
     assert emulator.invocation_count == 0
 
 
+def test_a_malformed_request_line_gets_an_error_page_and_is_logged_without_its_query(serve):
+    lines: list[str] = []
+    emulator = serve(Recorder(), log=lines.append)
+    with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as raw:
+        raw.sendall(b"GET /token?code=abc HTTP/1.x\r\nHost: x\r\n\r\n")
+        answer = raw.recv(4096).decode()
+    assert "Error code: 400" in answer
+    assert emulator.invocation_count == 0
+    assert not any("code=abc" in line for line in lines)
+
+
 def test_the_invocation_log_records_each_call(serve):
     emulator = serve(Recorder())
     with httpx.Client() as client:
