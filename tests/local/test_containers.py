@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 import threading
@@ -32,6 +33,9 @@ def handler(event, context):
         os._exit(3)
     if action == "print":
         print("printed to stdout, not to the protocol")
+    if action == "log":
+        import logging
+        logging.getLogger("app").info("an info record", extra={"route": "/token", "status": 200})
     if action == "unserialisable":
         return {"value": object()}
     if action == "environment":
@@ -165,6 +169,23 @@ def test_prints_go_to_the_log_not_into_the_result(make_pool, logs):
     pool = make_pool()
     assert pool({"action": "print"}, "req-1")["count"] == 1
     assert eventually_logged(logs, lambda line: line.endswith("printed to stdout, not to the protocol"))
+
+
+def test_the_json_log_format_writes_json_records_at_the_configured_level(make_pool, logs):
+    pool = make_pool(environment={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    pool({"action": "log"}, "req-json")
+    assert eventually_logged(logs, lambda line: '"an info record"' in line)
+    record = json.loads(next(line for line in logs if '"an info record"' in line).split(" ", 1)[1])
+    assert record["level"] == "INFO" and record["logger"] == "app" and record["requestId"] == "req-json"
+    assert (record["route"], record["status"]) == ("/token", 200)
+
+
+def test_the_text_log_format_keeps_info_records_out(make_pool, logs):
+    pool = make_pool()
+    pool({"action": "log"}, "req-text")
+    pool({"action": "print"}, "req-text-2")
+    assert eventually_logged(logs, lambda line: line.endswith("printed to stdout, not to the protocol"))
+    assert not any("an info record" in line for line in logs)
 
 
 def test_containers_get_the_function_environment_and_not_the_test_process_environment(make_pool, monkeypatch, tmp_path):
