@@ -5,7 +5,7 @@ Container state (configuration, secret cache, HTTP client) is built once, on
 the first request, and shared by all threads; ``reset()`` drops it so the next
 request rebuilds it from the environment.
 
-How provider answers map to the spec's errors (SPEC.md, "Errors"):
+How provider answers map to the spec's errors (docs/http-api.md, "Errors"):
 
 * The provider's ``error`` is looked for in the body (JSON or form) whatever
   the HTTP status, because GitHub answers ``200 {"error": ...}``.
