@@ -90,6 +90,11 @@ def test_a_typed_app_using_the_whole_api_type_checks(tsc):
     assert result.stdout == ""
 
 
+def test_the_vite_react_example_type_checks(tsc):
+    result = run_tsc(tsc, HERE / "vite-app" / "tsconfig.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_misuse_fails_to_type_check_on_exactly_the_marked_lines(tsc):
     """Were the declarations ``any`` (or missing), tsc would accept these lines or fail elsewhere."""
     source = HERE / "negative" / "misuse.ts"

@@ -22,9 +22,12 @@ const handWritten: OAuthConfig = {
   providers: [{ name: "github", clientId: "Ov23liAbCdEfGh123456", authorizeUrl: "https://github.com/login/oauth/authorize" }],
 };
 
+// The generated config.js exists only on the served site, at its root: load it at
+// run time. (A variable, so that bundlers leave the import alone.)
+const CONFIG_URL = "/config.js";
+
 export async function loadConfig(): Promise<OAuthConfig> {
-  // The generated file lives at the site root; load it at run time.
-  const module = await import("/config.js");
+  const module: { default: OAuthConfig } = await import(/* @vite-ignore */ CONFIG_URL);
   return module.default;
 }
 
