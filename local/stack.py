@@ -154,7 +154,7 @@ class LocalStack:
         entry["refresh"] = self._refresh_tokens
         self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
         if self.provider is not None:
-            self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin)
+            self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
             if self._log is not None:
                 self._watch_provider(self.provider, self._log)
@@ -216,7 +216,7 @@ class LocalStack:
     @property
     def redirect_uri(self) -> str:
         """The SPA's callback URL: what to register at the provider."""
-        return redirect_uris(self.settings, self.site_origin)[0]
+        return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
 
     def put_client_secret(self, value: str) -> None:
         """Replace the client secret in Secrets Manager, as a rotation would."""
