@@ -16,7 +16,7 @@ import pulumi
 from infra.client_secret import ClientSecret, ClientSecretArgs
 from infra.exchange_function import ExchangeFunction, ExchangeFunctionArgs
 from infra.packaging import build_archive
-from infra.settings import redirect_uris
+from infra.settings import callback_urls
 from infra.stack_config import deployment_target, read_stack_config
 from infra.static_site import StaticSite, StaticSiteArgs
 
@@ -46,7 +46,7 @@ site.publish(function.url)
 
 pulumi.export("siteUrl", site.origin.apply(lambda origin: origin + "/"))
 pulumi.export("functionUrl", function.url)
-pulumi.export("callbackUrls", site.origin.apply(lambda origin: redirect_uris(settings, origin)))
+pulumi.export("callbackUrls", site.origin.apply(lambda origin: callback_urls(settings, origin)))
 pulumi.export("secretArn", client_secret.secret_arn)
 pulumi.export("bucketName", site.bucket_name)
 pulumi.export("distributionId", site.distribution_id)

@@ -39,7 +39,7 @@ from moto.server import ThreadedMotoServer  # noqa: E402
 from infra.packaging import build_archive  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 
-REDIRECT_URI = "http://127.0.0.1:8000/"
+REDIRECT_URI = "http://127.0.0.1:8000/callback/github"
 REGION = "us-east-1"
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -59,8 +59,9 @@ print(json.dumps({"import": imported - started, "first": answered - imported, "s
 """
 
 
-def token_event(code: str) -> dict[str, Any]:
-    body = json.dumps({"provider": "github", "code": code, "redirect_uri": REDIRECT_URI})
+def token_event(grant: tuple[str, str]) -> dict[str, Any]:
+    code, verifier = grant
+    body = json.dumps({"provider": "github", "code": code, "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
     return {
         "rawPath": "/token",
         "headers": {"content-type": "application/json", "origin": "http://127.0.0.1:8000"},
@@ -84,7 +85,6 @@ def deploy(provider: FakeProvider, moto_url: str) -> dict[str, str]:
     config = {
         "providers": {"github": provider.provider_config()},
         "allowed_origins": ["http://127.0.0.1:8000"],
-        "redirect_uris": [REDIRECT_URI],
         "timeout_seconds": 5,
     }
     return {
@@ -106,16 +106,18 @@ def warm_latency(provider: FakeProvider, handler: Any, exchanges: int) -> tuple[
     via_handler: list[float] = []
     via_httpx: list[float] = []
     for round_number in range(exchanges + 50):
-        event = token_event(provider.authorize(REDIRECT_URI))
+        event = token_event(provider.authorize_pkce(REDIRECT_URI))
         started = time.perf_counter()
         answer = handler.handler(event, None)
         handler_time = time.perf_counter() - started
         assert answer["statusCode"] == 200, answer
 
-        code = provider.authorize(REDIRECT_URI)
+        code, verifier = provider.authorize_pkce(REDIRECT_URI)
         started = time.perf_counter()
         reply = direct.post(
-            provider.urls["token"], data={**form, "code": code}, headers={"Accept": "application/json"}
+            provider.urls["token"],
+            data={**form, "code": code, "code_verifier": verifier},
+            headers={"Accept": "application/json"},
         )
         reply.json()
         direct_time = time.perf_counter() - started
@@ -133,14 +135,15 @@ def connections_per_100(provider: FakeProvider, handler: Any, exchange: Any) -> 
     exchange.reset()
     before = provider.connections_accepted
     for _ in range(100):
-        assert handler.handler(token_event(provider.authorize(REDIRECT_URI)), None)["statusCode"] == 200
+        assert handler.handler(token_event(provider.authorize_pkce(REDIRECT_URI)), None)["statusCode"] == 200
     through_handler = provider.connections_accepted - before
 
     before = provider.connections_accepted
     form = {"client_id": provider.client_id, "client_secret": provider.client_secret, "redirect_uri": REDIRECT_URI}
     with httpx.Client() as direct:
         for _ in range(100):
-            direct.post(provider.urls["token"], data={**form, "code": provider.authorize(REDIRECT_URI)})
+            code, verifier = provider.authorize_pkce(REDIRECT_URI)
+            direct.post(provider.urls["token"], data={**form, "code": code, "code_verifier": verifier})
     return through_handler, provider.connections_accepted - before
 
 
@@ -150,7 +153,7 @@ def cold_starts(provider: FakeProvider, environment: dict[str, str], runs: int) 
     firsts: list[float] = []
     env = {**os.environ, **environment, "PYTHONPATH": str(FUNCTION_DIR), "PYTHONDONTWRITEBYTECODE": "1"}
     for _ in range(runs):
-        event = json.dumps(token_event(provider.authorize(REDIRECT_URI)))
+        event = json.dumps(token_event(provider.authorize_pkce(REDIRECT_URI)))
         result = subprocess.run(
             [sys.executable, "-c", COLD_START_SCRIPT, event], env=env, capture_output=True, text=True, check=True
         )

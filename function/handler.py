@@ -17,9 +17,11 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import exchange
 from exchange_errors import ExchangeError
+from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
@@ -39,15 +41,24 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the contract is a 500, never a crash
         response = exchange.error_response(ExchangeError("server_error"))
         exchange.log_request("-", "server_error", response.status, detail=f"adapter failed ({type(exc).__name__})")
-    return {
+    return response_to_event(response)
+
+
+def response_to_event(response: ExchangeResponse) -> dict[str, Any]:
+    """A function URL response; ``Set-Cookie`` values go in ``cookies``, as payload 2.0 wants them."""
+    body = response.body if isinstance(response.body, str) else json.dumps(response.body, separators=(",", ":"))
+    result: dict[str, Any] = {
         "statusCode": response.status,
         "headers": dict(response.headers),
-        "body": json.dumps(response.body, separators=(",", ":")),
+        "body": body,
         "isBase64Encoded": False,
     }
+    if response.cookies:
+        result["cookies"] = list(response.cookies)
+    return result
 
 
-def request_from_event(event: Any, context: Any) -> exchange.ExchangeRequest:
+def request_from_event(event: Any, context: Any) -> ExchangeRequest:
     """The core's view of a function URL event."""
     event = event if isinstance(event, Mapping) else {}
     request_context = _mapping(event.get("requestContext"))
@@ -59,7 +70,7 @@ def request_from_event(event: Any, context: Any) -> exchange.ExchangeRequest:
     }
     raw_body, is_base64 = event.get("body"), event.get("isBase64Encoded") is True
     too_large = _certainly_too_large(raw_body, is_base64)
-    return exchange.ExchangeRequest(
+    return ExchangeRequest(
         method=_text(http.get("method")),
         path=_text(event.get("rawPath")),
         headers=headers,
@@ -67,6 +78,8 @@ def request_from_event(event: Any, context: Any) -> exchange.ExchangeRequest:
         body_too_large=too_large,
         request_id=_request_id(context, request_context),
         seconds_left=_seconds_left(context),
+        query=_query(event.get("rawQueryString")),
+        cookies=_cookies(event.get("cookies")),
     )
 
 
@@ -87,8 +100,30 @@ def _certainly_too_large(body: Any, is_base64: bool) -> bool:
     """
     if not isinstance(body, str):
         return False
-    limit = 4 * -(-exchange.MAX_BODY_BYTES // 3) if is_base64 else exchange.MAX_BODY_BYTES
+    limit = 4 * -(-MAX_BODY_BYTES // 3) if is_base64 else MAX_BODY_BYTES
     return len(body) > limit
+
+
+def _query(raw: Any) -> dict[str, str]:
+    """``rawQueryString`` decoded; the first of repeated names wins, as for cookies."""
+    if not isinstance(raw, str):
+        return {}
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(raw, keep_blank_values=True):
+        query.setdefault(name, value)
+    return query
+
+
+def _cookies(raw: Any) -> dict[str, str]:
+    """Payload 2.0 gives each request cookie as one ``name=value`` string."""
+    cookies: dict[str, str] = {}
+    if not isinstance(raw, list):
+        return cookies
+    for item in raw:
+        if isinstance(item, str) and "=" in item:
+            name, _, value = item.partition("=")
+            cookies.setdefault(name.strip(), value.strip())
+    return cookies
 
 
 def _body(body: Any, is_base64: bool) -> bytes | None:

@@ -41,13 +41,16 @@ class ProviderSettings:
     """With ``{client_id}`` already substituted."""
     revoke_style: str | None
     refresh: bool
+    pkce: bool
+    """Whether a PKCE code_verifier is required (RFC 7636); on unless the provider cannot do it."""
+    redirect_uris: frozenset[str]
+    """This provider's own callback URLs: a code is only ever redeemed for the provider it names."""
 
 
 @dataclass(frozen=True)
 class OAuthConfig:
     providers: Mapping[str, ProviderSettings]
     allowed_origins: frozenset[str]
-    redirect_uris: frozenset[str]
     timeout_seconds: float
     secret_cache_seconds: float
     secrets_arn: str
@@ -81,7 +84,6 @@ def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
     return OAuthConfig(
         providers=parsed_providers,
         allowed_origins=frozenset(_origins(document.get("allowed_origins", []))),
-        redirect_uris=frozenset(_redirect_uris(document.get("redirect_uris"))),
         timeout_seconds=_number(
             document.get("timeout_seconds", DEFAULT_TIMEOUT_SECONDS),
             "OAUTH_CONFIG.timeout_seconds",
@@ -130,6 +132,10 @@ def _provider(name: Any, entry: Any) -> ProviderSettings:
     if not isinstance(refresh, bool):
         raise ConfigError(f"{key}.refresh must be true or false")
 
+    pkce = entry.get("pkce", True)
+    if not isinstance(pkce, bool):
+        raise ConfigError(f"{key}.pkce must be true or false")
+
     return ProviderSettings(
         name=name,
         client_id=client_id,
@@ -138,6 +144,8 @@ def _provider(name: Any, entry: Any) -> ProviderSettings:
         revoke_url=revoke_url,
         revoke_style=revoke_style if revoke_url is not None else None,
         refresh=refresh,
+        pkce=pkce,
+        redirect_uris=frozenset(_redirect_uris(entry.get("redirect_uris"), f"{key}.redirect_uris")),
     )
 
 
@@ -159,8 +167,7 @@ def _url(value: Any, key: str) -> str:
     raise ConfigError(rule)
 
 
-def _redirect_uris(value: Any) -> list[str]:
-    key = "OAUTH_CONFIG.redirect_uris"
+def _redirect_uris(value: Any, key: str) -> list[str]:
     if not isinstance(value, list) or not value:
         raise ConfigError(f"{key} must be a non-empty list of URLs")
     return [_url(uri, f"{key}[{index}]") for index, uri in enumerate(value)]

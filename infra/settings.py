@@ -65,7 +65,8 @@ class Settings:
 
     providers: tuple[Provider, ...]
     extra_origins: tuple[str, ...] = ()
-    callback_path: str = "/"
+    callback_path: str = "/callback"
+    """Prefix of every provider's redirect path: ``<origin><callback_path>/<provider>``."""
     timeout_seconds: float = 5.0
     secret_cache_seconds: int = 300
     memory_size: int = 256
@@ -239,9 +240,9 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         raise ConfigError("extraOrigins", "must be a list of origins like [http://localhost:8000]")
     extra = tuple(dict.fromkeys(check_origin(f"extraOrigins[{i}]", o) for i, o in enumerate(raw_extra)))
 
-    callback_path = values.get("callbackPath") or "/"
-    if not isinstance(callback_path, str) or not re.fullmatch(r"/[A-Za-z0-9._~/-]*", callback_path):
-        raise ConfigError("callbackPath", "must be a path starting with '/', e.g. / or /callback")
+    callback_path = values.get("callbackPath") or "/callback"
+    if not isinstance(callback_path, str) or not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", callback_path):
+        raise ConfigError("callbackPath", "must be a path prefix like /callback (each provider gets /callback/<name>)")
 
     reserved = values.get("reservedConcurrency")
     price_class = values.get("priceClass") or "PriceClass_100"
@@ -285,9 +286,20 @@ def function_url_cors(settings: Settings, site_origin: str) -> FunctionUrlCors:
     return FunctionUrlCors(allow_origins=tuple(allowed_origins(settings, site_origin)))
 
 
-def redirect_uris(settings: Settings, site_origin: str) -> list[str]:
-    """The callback URL for each allowed origin: register these at the provider."""
-    return [origin + settings.callback_path for origin in allowed_origins(settings, site_origin)]
+def callback_path(settings: Settings, provider: Provider) -> str:
+    """The path a provider redirects back to; one per provider, so a callback always names its provider."""
+    return f"{settings.callback_path}/{provider.name}"
+
+
+def redirect_uris(settings: Settings, site_origin: str, provider: Provider) -> list[str]:
+    """The provider's callback URL on each allowed origin: register these at that provider (RFC 9700 §4.4)."""
+    path = callback_path(settings, provider)
+    return [origin + path for origin in allowed_origins(settings, site_origin)]
+
+
+def callback_urls(settings: Settings, site_origin: str) -> dict[str, list[str]]:
+    """Per provider, the URLs to register at it (a stack output)."""
+    return {p.name: redirect_uris(settings, site_origin, p) for p in settings.providers}
 
 
 def client_secrets_json(settings: Settings, secrets: Mapping[str, Any]) -> str:
@@ -310,11 +322,12 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
                 "revoke_url": p.revoke_url,
                 "revoke_style": p.revoke_style,
                 "refresh": p.refresh,
+                "pkce": p.pkce,
+                "redirect_uris": redirect_uris(settings, site_origin, p),
             }
             for p in settings.providers
         },
         "allowed_origins": allowed_origins(settings, site_origin),
-        "redirect_uris": redirect_uris(settings, site_origin),
         "timeout_seconds": settings.timeout_seconds,
         "secret_cache_seconds": settings.secret_cache_seconds,
     }
@@ -333,11 +346,11 @@ def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
     """What the SPA needs to start a sign-in; nothing in it is secret."""
     return {
         "functionUrl": check_url("function URL", function_url).rstrip("/"),
-        "callbackPath": settings.callback_path,
         "providers": [
             {
                 "name": p.name,
                 "label": p.label,
+                "callbackPath": callback_path(settings, p),
                 "clientId": p.client_id,
                 "authorizeUrl": p.authorize_url,
                 "userInfoUrl": p.userinfo_url,

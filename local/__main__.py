@@ -221,7 +221,7 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
     for provider in stack.settings.providers:
         if fake and provider.name == PROVIDER:
             continue
-        uris = " ".join(redirect_uris(stack.settings, stack.site_origin))
+        uris = " ".join(redirect_uris(stack.settings, stack.site_origin, provider))
         lines.append(f"  Callback URL to register in your {provider.label} OAuth app: {uris}")
     if len(names) > 1:
         lines.append(f"  Providers:        {', '.join(names)}")

@@ -233,9 +233,16 @@ class FakeProvider:
             "revoke_url": self.urls["revoke"],
             "revoke_style": "github" if self.style == GITHUB else "rfc7009",
             "refresh": self.refresh_tokens,
+            "pkce": True,
+            "redirect_uris": list(self.redirect_uris),
         }
 
     # -- what the consent page does, for tests that skip the browser -------
+
+    def authorize_pkce(self, redirect_uri: str | None = None, *, scope: str = "") -> tuple[str, str]:
+        """Issue a code bound to a fresh S256 challenge, as the SPA would ask: (code, verifier)."""
+        verifier = secrets.token_urlsafe(48)
+        return self.authorize(redirect_uri, scope=scope, code_challenge=_s256(verifier), code_challenge_method="S256"), verifier
 
     def authorize(
         self,

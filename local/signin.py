@@ -66,9 +66,9 @@ class Spa:
         module = client.get(site_url.rstrip("/") + "/config.js").text
         self.config: dict[str, Any] = json.loads(module[module.index("(") + 1 : module.rindex(")")])
         self.origin = site_url.rstrip("/")
-        self.redirect_uri = self.origin + self.config["callbackPath"]
         self.function_url = self.config["functionUrl"]
         self.provider: dict[str, Any] = self.config["providers"][0]
+        self.redirect_uri = self.origin + self.provider["callbackPath"]
 
     def consent(self, decision: str = "authorize") -> Callback:
         """Open the consent page as the SPA sends the user there and press Authorize (or Deny)."""

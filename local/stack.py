@@ -23,6 +23,7 @@ from infra.settings import (
     FUNCTION_LOG_LEVEL,
     Settings,
     allowed_origins,
+    callback_urls,
     client_secrets_json,
     function_config_json,
     load_settings,
@@ -162,7 +163,7 @@ class LocalStack:
             entries[PROVIDER] = self._start_fake_github(entries[PROVIDER], provider_port)
         self.settings: Settings = load_settings({**self._config, "providers": entries}, set(entries))
         if self.provider is not None:
-            self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin)
+            self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
             if self._log is not None:
                 self._watch_provider(self.provider, self._log)
@@ -216,7 +217,7 @@ class LocalStack:
         return {
             "siteUrl": self.site_url,
             "functionUrl": self.function_url,
-            "callbackUrls": redirect_uris(self.settings, self.site_origin),
+            "callbackUrls": callback_urls(self.settings, self.site_origin),
             "secretArn": self.secret_arn,
             "spaConfig": spa_config(self.settings, self.function_url),
         }
@@ -260,7 +261,7 @@ class LocalStack:
     @property
     def redirect_uri(self) -> str:
         """The SPA's callback URL: what to register at the provider."""
-        return redirect_uris(self.settings, self.site_origin)[0]
+        return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
 
     def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
         """Replace one provider's client secret in Secrets Manager, as a rotation would."""

@@ -301,9 +301,16 @@ class Checks:
         for choice in (named, on_origin, candidates):
             if choice:
                 return choice[0]
-        if origin is not None and self.config is not None:
-            return origin + str(self.config.get("callbackPath") or "/")
+        entry = self.provider_entry(provider)
+        if origin is not None and isinstance(entry.get("callbackPath"), str):
+            return origin + entry["callbackPath"]
         return None
+
+    def provider_entry(self, provider: str) -> Mapping[str, Any]:
+        """The provider's entry in config.js (or the spaConfig output); empty when unknown."""
+        providers = (self.config or self.target.spa_config or {}).get("providers")
+        entries = [p for p in providers if isinstance(p, Mapping) and p.get("name") == provider] if isinstance(providers, list) else []
+        return entries[0] if entries else {}
 
     def token(self, provider: str) -> None:
         name = f"client secret ({provider})"

@@ -8,6 +8,11 @@ export interface ProviderConfig {
   readonly name: string;
   /** What a sign-in button says, e.g. "GitHub". */
   readonly label?: string;
+  /**
+   * The path on this site this provider redirects back to, e.g. "/callback/github":
+   * one per provider, so a code can only come back to the provider it was issued for.
+   */
+  readonly callbackPath: string;
   /** The OAuth app's (public) client id. */
   readonly clientId: string;
   /** Where signIn() sends the user. */
@@ -28,8 +33,6 @@ export interface ProviderConfig {
 export interface OAuthConfig {
   /** The exchange function's URL; a trailing slash is ignored. */
   readonly functionUrl: string;
-  /** The path on this site the provider redirects back to; "/" when absent. */
-  readonly callbackPath?: string;
   readonly providers: readonly ProviderConfig[];
 }
 

@@ -27,8 +27,10 @@
 // refreshed in the background shortly before it expires (see `onChange`).
 //
 // `config` is the generated config.js:
-//   { functionUrl, callbackPath,
-//     providers: [{ name, label, clientId, authorizeUrl, userInfoUrl, scopes, pkce, refresh, revoke }] }
+//   { functionUrl,
+//     providers: [{ name, label, callbackPath, clientId, authorizeUrl, userInfoUrl, scopes, pkce, refresh, revoke }] }
+// Each provider has its own callbackPath (/callback/<name>): a code can only come back to the path of
+// the provider it was issued for.
 
 const PENDING_KEY = "oauth-exchange:pending-sign-in";
 const CALLBACK_PARAMS = ["code", "state", "error", "error_description", "error_uri", "iss"];
@@ -137,7 +139,6 @@ export function createOAuthClient(
     throw new TypeError("config needs functionUrl and providers: use the generated config.js");
   }
   const functionUrl = config.functionUrl.replace(/\/+$/, "");
-  const callbackPath = config.callbackPath || "/";
 
   // The only copies of the tokens: these closure variables.
   let accessToken = null;
@@ -239,7 +240,7 @@ export function createOAuthClient(
     const provider = providerConfig(providerName);
     const state = randomString();
     const verifier = provider.pkce === false ? null : randomString();
-    const redirectUri = location.origin + callbackPath;
+    const redirectUri = location.origin + provider.callbackPath;
     const url = new URL(provider.authorizeUrl);
     url.searchParams.set("response_type", "code");
     url.searchParams.set("client_id", provider.clientId);

@@ -38,9 +38,8 @@ async function harness(answers, providerOverrides = {}) {
   const history = { state: null, replaceState(_state, _title, url) { location.href = new URL(url, location.href).href; } };
   const config = {
     functionUrl: "https://fn.example/",
-    callbackPath: "/app/",
     providers: [{
-      name: "acme", label: "Acme", clientId: "acme-client", authorizeUrl: "https://id.acme.example/authorize",
+      name: "acme", label: "Acme", callbackPath: "/app/callback/acme", clientId: "acme-client", authorizeUrl: "https://id.acme.example/authorize",
       userInfoUrl: null, scopes: ["profile", "email"], pkce: true, refresh: true, revoke: true, ...providerOverrides,
     }],
   };
@@ -94,7 +93,7 @@ def test_tokens_are_refreshed_before_they_expire_and_rotated(flow, page):
     assert exchange["url"] == "https://fn.example/token"
     assert exchange["body"]["provider"] == "acme"
     assert exchange["body"]["code"] == "the-code"
-    assert exchange["body"]["redirect_uri"] == "https://spa.example/app/"
+    assert exchange["body"]["redirect_uri"] == "https://spa.example/app/callback/acme"
     assert re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", exchange["body"]["code_verifier"])
     assert refresh["body"] == {"provider": "acme", "grant_type": "refresh_token", "refresh_token": "rt-1"}
     assert revoke["body"] == {"provider": "acme", "token": "at-2"}

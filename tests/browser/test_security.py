@@ -129,10 +129,10 @@ def test_the_address_bar_and_history_never_keep_the_code(flow, page, context):
     flow.sign_in()
 
     assert "code=" not in page.url and "state=" not in page.url
-    assert page.url == flow.stack.site_url
+    assert page.url == flow.stack.redirect_uri
     history = context.new_cdp_session(page).send("Page.getNavigationHistory")
     urls = [entry["url"] for entry in history["entries"]]
-    assert urls[-1] == flow.stack.site_url
+    assert urls[-1] == flow.stack.redirect_uri
     assert not [url for url in urls if "code=" in url]
     # Nor does the code leak through a Referer to the provider's API.
     for request in flow.provider.requests_to("/user"):
@@ -186,7 +186,9 @@ READ_FUNCTION_ANSWERS = """async ({url, body}) => {
 def test_a_page_on_another_origin_cannot_read_the_function_answer(flow, page, stack):
     request = {
         "url": stack.function_url.rstrip("/") + "/token",
-        "body": json.dumps({"provider": "github", "code": "0" * 20, "redirect_uri": stack.redirect_uri}),
+        "body": json.dumps(
+            {"provider": "github", "code": "0" * 20, "redirect_uri": stack.redirect_uri, "code_verifier": "v" * 43}
+        ),
     }
     # Control: from the SPA's own origin the same request's answer is readable.
     flow.open_site()

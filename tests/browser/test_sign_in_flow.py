@@ -79,12 +79,12 @@ def test_no_csp_violation_during_sign_in_and_sign_out(flow, page, console):
 def test_a_nested_callback_path_still_loads_the_app_and_signs_in(page):
     """The provider returns to e.g. /auth/callback/, which the site answers with index.html:
     its scripts and styles must still load from the site root."""
-    with LocalStack(config={"callbackPath": "/auth/callback/"}) as nested:
+    with LocalStack(config={"callbackPath": "/auth/done"}) as nested:
         flow = Flow(nested, page)
         authorize = flow.start_sign_in()
-        assert authorize["redirect_uri"] == nested.site_origin + "/auth/callback/"
+        assert authorize["redirect_uri"] == nested.site_origin + "/auth/done/github"
 
         flow.authorize()
 
         flow.wait_signed_in()
-        assert urlsplit(page.url).path == "/auth/callback/"
+        assert urlsplit(page.url).path == "/auth/done/github"

@@ -47,6 +47,12 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, challenge
 
 
+def code_fields(provider: FakeProvider, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
+    """A fresh code bound to a PKCE challenge, as the body fields the SPA sends with it."""
+    code, verifier = provider.authorize_pkce(redirect_uri)
+    return {"code": code, "code_verifier": verifier}
+
+
 # -- the leak scan --------------------------------------------------------------
 
 
@@ -238,11 +244,10 @@ def deploy(secret_store: SecretStore, monkeypatch: pytest.MonkeyPatch) -> Deploy
                 entries[name] = provider.provider_config()
                 document[name] = provider.client_secret
             else:
-                entries[name] = dict(provider)
+                entries[name] = {"redirect_uris": [REDIRECT_URI, OTHER_REDIRECT_URI], **provider}
         config = {
             "providers": entries,
             "allowed_origins": [SPA_ORIGIN],
-            "redirect_uris": [REDIRECT_URI, OTHER_REDIRECT_URI],
             "timeout_seconds": 2,
             **settings,
         }
@@ -319,6 +324,7 @@ def lambda_context(seconds_left: float = 30.0) -> SimpleNamespace:
 
 Invoke = Callable[..., Reply]
 _BUILD = object()
+ANY_VERIFIER: Any = object()
 
 
 @pytest.fixture
@@ -344,8 +350,11 @@ def invoke(sensitive: Sensitive) -> Invoke:
 def exchange_code(invoke: Invoke, sensitive: Sensitive) -> Callable[..., Reply]:
     """POST /token with an authorization code (and verifier), registering them for the scan."""
 
-    def call(code: str, verifier: str | None = None, *, provider: str | None = "github", **fields: Any) -> Reply:
+    def call(code: str, verifier: str | None = ANY_VERIFIER, *, provider: str | None = "github", **fields: Any) -> Reply:
+        """``verifier`` defaults to a well-formed one (for servers that check nothing); None sends none."""
         sensitive.add(code)
+        if verifier is ANY_VERIFIER:
+            verifier = secrets.token_urlsafe(48)
         body: dict[str, Any] = {"code": code, "redirect_uri": REDIRECT_URI}
         if provider is not None:
             body["provider"] = provider

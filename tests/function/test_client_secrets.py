@@ -21,14 +21,14 @@ def token_requests(provider):
 
 
 def test_rotated_secret_is_reread_once_and_the_exchange_succeeds(github, secret_store, exchange_code, sensitive):
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     old = github.client_secret
     new = "rotated-" + old
     sensitive.add(new)
     secret_store.put({"github": new})
     github.client_secret = new
 
-    reply = exchange_code(github.authorize(REDIRECT_URI))
+    reply = exchange_code(*github.authorize_pkce(REDIRECT_URI))
 
     assert reply.status == 200
     attempts = [r.form()["client_secret"] for r in token_requests(github)[1:]]
@@ -36,12 +36,12 @@ def test_rotated_secret_is_reread_once_and_the_exchange_succeeds(github, secret_
 
 
 def test_secret_rejected_again_after_reread_is_server_misconfigured(github, secret_store, exchange_code, sensitive):
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     sensitive.add("wrong-one", "wrong-two")
     github.client_secret = "wrong-one"
     secret_store.put({"github": "wrong-two"})
 
-    reply = exchange_code(github.authorize(REDIRECT_URI))
+    reply = exchange_code(*github.authorize_pkce(REDIRECT_URI))
 
     assert (reply.status, reply.body["error"]) == (502, "server_misconfigured")
     assert len(token_requests(github)) == 3, "first exchange, then exactly one retry after the re-read"
@@ -51,7 +51,7 @@ def test_unchanged_secret_after_reread_is_not_sent_twice(fake_provider, deploy, 
     provider = fake_provider("github")
     deploy({"github": provider}, secrets={"github": "a-stale-secret-value"})
 
-    reply = exchange_code(provider.authorize(REDIRECT_URI))
+    reply = exchange_code(*provider.authorize_pkce(REDIRECT_URI))
 
     assert reply.body["error"] == "server_misconfigured"
     assert len(token_requests(provider)) == 1
@@ -59,23 +59,23 @@ def test_unchanged_secret_after_reread_is_not_sent_twice(fake_provider, deploy, 
 
 def test_secret_is_cached_between_requests(github, secret_store, exchange_code, sensitive):
     sensitive.add("rotated-but-not-yet-seen")
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     secret_store.put({"github": "rotated-but-not-yet-seen"})
 
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     assert {r.form()["client_secret"] for r in token_requests(github)} == {github.client_secret}
 
 
 def test_secret_cache_seconds_bounds_the_cache(fake_provider, deploy, secret_store, exchange_code, sensitive):
     provider = fake_provider("github")
     deploy({"github": provider}, secret_cache_seconds=0)
-    assert exchange_code(provider.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*provider.authorize_pkce(REDIRECT_URI)).status == 200
     new = "fresh-" + provider.client_secret
     sensitive.add(new)
     secret_store.put({"github": new})
     provider.client_secret = new
 
-    assert exchange_code(provider.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*provider.authorize_pkce(REDIRECT_URI)).status == 200
     assert len(token_requests(provider)) == 2, "the new secret was used straight away, no rejection"
 
 
@@ -157,12 +157,12 @@ def test_unusable_secrets_document_is_secret_unavailable(github, secret_store, e
 
 
 def test_store_failure_on_reread_is_secret_unavailable(github, secret_store, exchange_code, sensitive):
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     github.client_secret = "rotated-while-store-down"
     sensitive.add("rotated-while-store-down")
     secret_store.delete()
 
-    reply = exchange_code(github.authorize(REDIRECT_URI))
+    reply = exchange_code(*github.authorize_pkce(REDIRECT_URI))
 
     assert (reply.status, reply.body["error"]) == (503, "secret_unavailable")
 

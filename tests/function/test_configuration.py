@@ -19,11 +19,12 @@ GITHUB = {
     "revoke_url": "https://api.github.com/applications/{client_id}/token",
     "revoke_style": "github",
     "refresh": False,
+    "pkce": True,
+    "redirect_uris": ["https://d1234.cloudfront.net/callback/github"],
 }
 VALID = {
     "providers": {"github": GITHUB},
     "allowed_origins": ["https://d1234.cloudfront.net"],
-    "redirect_uris": ["https://d1234.cloudfront.net/"],
     "timeout_seconds": 5,
 }
 
@@ -54,8 +55,13 @@ def test_the_spec_example_is_valid():
 def test_loopback_http_urls_and_unknown_keys_are_accepted():
     config = with_changes("providers.github.token_url", "http://127.0.0.1:9000/token")
     config["providers"]["github"]["authorize_url"] = "https://github.com/login/oauth/authorize"
-    config["providers"]["local"] = {"client_id": "x", "token_url": "http://[::1]:9/t", "revoke_url": None}
-    config["redirect_uris"].append("http://localhost:8000/")
+    config["providers"]["local"] = {
+        "client_id": "x",
+        "token_url": "http://[::1]:9/t",
+        "revoke_url": None,
+        "redirect_uris": ["http://localhost:8000/callback/local"],
+    }
+    config["providers"]["github"]["redirect_uris"].append("http://localhost:8000/callback/github")
     config["allowed_origins"].append("http://localhost:8000")
     config["secret_cache_seconds"] = 0
     config["stack"] = "dev"
@@ -93,9 +99,10 @@ def test_loopback_http_urls_and_unknown_keys_are_accepted():
         ("allowed_origins", ["a.example"], "allowed_origins[0]"),
         ("allowed_origins", ["ftp://a.example"], "allowed_origins[0]"),
         ("allowed_origins", "https://a.example", "allowed_origins"),
-        ("redirect_uris", [], "redirect_uris"),
-        ("redirect_uris", ["http://d1234.cloudfront.net/"], "redirect_uris[0]"),
-        ("redirect_uris", ..., "redirect_uris"),
+        ("providers.github.redirect_uris", [], "providers.github.redirect_uris"),
+        ("providers.github.redirect_uris", ["http://d1234.cloudfront.net/"], "providers.github.redirect_uris[0]"),
+        ("providers.github.redirect_uris", ..., "providers.github.redirect_uris"),
+        ("providers.github.pkce", "yes", "providers.github.pkce"),
         ("timeout_seconds", 0, "timeout_seconds"),
         ("timeout_seconds", -1, "timeout_seconds"),
         ("timeout_seconds", 61, "timeout_seconds"),
@@ -161,9 +168,9 @@ def test_broken_configuration_answers_server_error_and_logs_once(monkeypatch, in
 
 
 def test_configuration_is_read_once_per_container(github, monkeypatch, exchange_code):
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
     monkeypatch.setenv("OAUTH_CONFIG", "{broken")
 
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 200, "the warm container keeps its configuration"
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200, "the warm container keeps its configuration"
     exchange.reset()
-    assert exchange_code(github.authorize(REDIRECT_URI)).status == 500
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 500

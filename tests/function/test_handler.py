@@ -12,14 +12,16 @@ from types import SimpleNamespace
 import pytest
 
 import exchange
+import grants
 import handler
-from tests.function.conftest import REDIRECT_URI, SPEC_HEADERS, make_event, pkce_pair
+from tests.function.conftest import code_fields, REDIRECT_URI, SPEC_HEADERS, make_event, pkce_pair
 
 
 def test_one_info_line_per_request_with_id_route_provider_outcome_status_and_upstream_time(github, invoke, sensitive):
     context = SimpleNamespace(aws_request_id="8f5a2c1e-0000-4000-8000-000000000001")
-    invoke("/token", {"provider": "github", "code": github.authorize(REDIRECT_URI), "redirect_uri": REDIRECT_URI}, context=context)
-    invoke("/token", {"provider": "github", "code": "bad-code-000000000000", "redirect_uri": REDIRECT_URI}, context=context)
+    invoke("/token", {"provider": "github", **code_fields(github), "redirect_uri": REDIRECT_URI}, context=context)
+    bad = {"provider": "github", "code": "bad-code-000000000000", "redirect_uri": REDIRECT_URI, "code_verifier": "v" * 43}
+    invoke("/token", bad, context=context)
 
     ok, bad = sensitive.request_lines()
     assert ok.levelno == logging.INFO
@@ -49,7 +51,7 @@ def test_request_id_that_could_forge_log_lines_is_not_used(github, invoke, sensi
 
 
 def test_httpx_does_not_add_a_second_line_per_request(github, invoke, sensitive):
-    invoke("/token", {"code": github.authorize(REDIRECT_URI), "redirect_uri": REDIRECT_URI})
+    invoke("/token", {**code_fields(github), "redirect_uri": REDIRECT_URI})
 
     info_lines = [r.name for r in sensitive.records() if r.levelno >= logging.INFO]
     assert info_lines.count("oauth_exchange") == 1
@@ -83,7 +85,7 @@ def test_body_that_is_not_a_string_is_invalid_request(github, invoke):
 
 
 def test_headers_that_are_not_strings_are_ignored(github, invoke):
-    event = make_event("/token", {"code": "c-0123456789", "redirect_uri": REDIRECT_URI}, origin=None)
+    event = make_event("/token", {"code": "c-0123456789", "redirect_uri": REDIRECT_URI, "code_verifier": "v" * 43}, origin=None)
     event["headers"]["origin"] = ["https://evil.example"]
     event["headers"][7] = "x"
 
@@ -97,7 +99,7 @@ def test_unexpected_failure_in_the_core_is_a_bare_server_error(github, invoke, m
     def explode(*args):
         raise RuntimeError(f"boom with {verifier}")
 
-    monkeypatch.setattr(exchange, "_authorization_code_form", explode)
+    monkeypatch.setattr(grants, "authorization_code_form", explode)
 
     reply = invoke("/token", {"code": "c-0123456789", "redirect_uri": REDIRECT_URI, "code_verifier": verifier})
 
@@ -119,10 +121,10 @@ def test_unexpected_failure_in_the_adapter_is_a_bare_server_error(github, invoke
 
 
 def test_concurrent_calls_from_many_threads_all_succeed(github, invoke):
-    codes = [github.authorize(REDIRECT_URI) for _ in range(48)]
+    bodies = [{**code_fields(github), "redirect_uri": REDIRECT_URI} for _ in range(48)]
 
     with ThreadPoolExecutor(12) as pool:
-        replies = list(pool.map(lambda code: invoke("/token", {"code": code, "redirect_uri": REDIRECT_URI}), codes))
+        replies = list(pool.map(lambda body: invoke("/token", body), bodies))
 
     assert [r.status for r in replies] == [200] * 48
     assert len({r.body["access_token"] for r in replies}) == 48

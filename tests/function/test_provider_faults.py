@@ -69,7 +69,7 @@ def test_platform_deadline_shortens_the_provider_timeout(deploy_token_url, invok
     with fault_servers.running(fault_servers.hang()) as server:
         deploy_token_url(server.url, timeout_seconds=10)
 
-        body = {"code": "code-0123456789", "redirect_uri": REDIRECT_URI}
+        body = {"code": "code-0123456789", "redirect_uri": REDIRECT_URI, "code_verifier": "v" * 43}
         reply, elapsed = timed(lambda: invoke("/token", body, context=lambda_context(seconds_left=0.75)))
 
     assert reply.body["error"] == "provider_timeout"
@@ -202,10 +202,10 @@ def test_request_that_reached_the_provider_on_a_pooled_connection_is_not_resent(
 def test_provider_closing_idle_keepalive_connections_does_not_fail_requests(fake_provider, deploy, exchange_code):
     provider = fake_provider("github", keepalive_timeout=0.1)
     deploy({"github": provider})
-    assert exchange_code(provider.authorize(REDIRECT_URI)).status == 200
+    assert exchange_code(*provider.authorize_pkce(REDIRECT_URI)).status == 200
     time.sleep(0.3)
 
-    reply = exchange_code(provider.authorize(REDIRECT_URI))
+    reply = exchange_code(*provider.authorize_pkce(REDIRECT_URI))
 
     assert reply.status == 200
     assert provider.connections_accepted == 2

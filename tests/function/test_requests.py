@@ -6,9 +6,14 @@ import json
 
 import pytest
 
-from tests.function.conftest import REDIRECT_URI, SPA_ORIGIN, SPEC_HEADERS, make_event, pkce_pair
+from tests.function.conftest import code_fields, REDIRECT_URI, SPA_ORIGIN, SPEC_HEADERS, make_event, pkce_pair
 
-VALID_CODE_BODY = {"provider": "github", "code": "0123456789abcdef0123", "redirect_uri": REDIRECT_URI}
+VALID_CODE_BODY = {
+    "provider": "github",
+    "code": "0123456789abcdef0123",
+    "redirect_uri": REDIRECT_URI,
+    "code_verifier": "v" * 43,
+}
 
 
 def assert_error(reply, status: int, error: str) -> None:
@@ -68,14 +73,14 @@ def test_origin_not_allowed_is_refused_before_anything_else(github, invoke, orig
 
 
 def test_allowed_origin_and_absent_origin_are_both_accepted(github, invoke):
-    with_origin = invoke("/token", {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI)}, origin=SPA_ORIGIN)
-    without = invoke("/token", {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI)}, origin=None)
+    with_origin = invoke("/token", {**VALID_CODE_BODY, **code_fields(github)}, origin=SPA_ORIGIN)
+    without = invoke("/token", {**VALID_CODE_BODY, **code_fields(github)}, origin=None)
 
     assert (with_origin.status, without.status) == (200, 200)
 
 
 def test_origin_comparison_ignores_case(github, invoke):
-    reply = invoke("/token", {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI)}, origin=SPA_ORIGIN.upper())
+    reply = invoke("/token", {**VALID_CODE_BODY, **code_fields(github)}, origin=SPA_ORIGIN.upper())
 
     assert reply.status == 200
 
@@ -206,13 +211,13 @@ def test_bad_base64_is_invalid_request(github, invoke, body):
 
 
 def test_base64_body_is_decoded(github, invoke):
-    body = {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI)}
+    body = {**VALID_CODE_BODY, **code_fields(github)}
 
     assert invoke("/token", body, base64_body=True).status == 200
 
 
 def test_unknown_fields_are_ignored(github, invoke):
-    body = {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI), "scope": "admin", "client_secret": "nice try"}
+    body = {**VALID_CODE_BODY, **code_fields(github), "scope": "admin", "client_secret": "nice try"}
 
     assert invoke("/token", body).status == 200
     assert github.requests_to("/login/oauth/access_token")[0].form()["client_secret"] == github.client_secret
@@ -253,8 +258,10 @@ def test_pkce_verifier_of_43_to_128_unreserved_characters_is_accepted(github, in
     assert_error(invoke("/token", {**VALID_CODE_BODY, "code_verifier": verifier}), 400, "invalid_grant")
 
 
-def test_null_verifier_counts_as_absent(github, invoke):
-    body = {**VALID_CODE_BODY, "code": github.authorize(REDIRECT_URI), "code_verifier": None}
+def test_null_verifier_counts_as_absent(fake_provider, deploy, invoke):
+    provider = fake_provider("github")
+    deploy({"github": {**provider.provider_config(), "pkce": False}}, secrets={"github": provider.client_secret})
+    body = {**VALID_CODE_BODY, "code": provider.authorize(REDIRECT_URI), "code_verifier": None}
 
     assert invoke("/token", body).status == 200
 

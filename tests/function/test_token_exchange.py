@@ -12,7 +12,7 @@ from tests.function.conftest import OTHER_REDIRECT_URI, REDIRECT_URI, SPEC_HEADE
 
 
 def test_github_code_becomes_an_access_token(github, exchange_code):
-    reply = exchange_code(github.authorize(REDIRECT_URI))
+    reply = exchange_code(*github.authorize_pkce(REDIRECT_URI))
 
     assert reply.status == 200
     assert reply.headers == SPEC_HEADERS
@@ -20,7 +20,8 @@ def test_github_code_becomes_an_access_token(github, exchange_code):
 
 
 def test_the_provider_receives_a_well_formed_client_secret_post_request(github, exchange_code):
-    exchange_code(github.authorize(REDIRECT_URI))
+    code, verifier = github.authorize_pkce(REDIRECT_URI)
+    exchange_code(code, verifier)
 
     (seen,) = github.requests_to("/login/oauth/access_token")
     assert seen.method == "POST"
@@ -33,7 +34,7 @@ def test_the_provider_receives_a_well_formed_client_secret_post_request(github, 
     assert form["client_secret"] == github.client_secret
     assert form["grant_type"] == "authorization_code"
     assert form["redirect_uri"] == REDIRECT_URI
-    assert "code_verifier" not in form
+    assert form["code_verifier"] == verifier
 
 
 def test_pkce_verifier_is_passed_on_and_checked_by_the_provider(github, exchange_code):
@@ -75,23 +76,21 @@ def test_bad_verification_code_becomes_invalid_grant(github, exchange_code):
 
 
 def test_a_code_works_only_once(github, exchange_code):
-    code = github.authorize(REDIRECT_URI)
+    code, verifier = github.authorize_pkce(REDIRECT_URI)
 
-    assert exchange_code(code).status == 200
-    assert exchange_code(code).body["error"] == "invalid_grant"
+    assert exchange_code(code, verifier).status == 200
+    assert exchange_code(code, verifier).body["error"] == "invalid_grant"
 
 
 def test_an_expired_code_becomes_invalid_grant(fake_provider, deploy, exchange_code):
     provider = fake_provider("github", code_ttl=0)
     deploy({"github": provider})
 
-    assert exchange_code(provider.authorize(REDIRECT_URI)).body["error"] == "invalid_grant"
+    assert exchange_code(*provider.authorize_pkce(REDIRECT_URI)).body["error"] == "invalid_grant"
 
 
 def test_redirect_uri_mismatch_becomes_invalid_grant(github, exchange_code):
-    code = github.authorize(OTHER_REDIRECT_URI)
-
-    reply = exchange_code(code)
+    reply = exchange_code(*github.authorize_pkce(OTHER_REDIRECT_URI))
 
     assert reply.status == 400
     assert reply.body["error"] == "invalid_grant"
@@ -99,7 +98,7 @@ def test_redirect_uri_mismatch_becomes_invalid_grant(github, exchange_code):
 
 
 def test_provider_may_be_omitted_when_only_one_is_configured(github, exchange_code):
-    assert exchange_code(github.authorize(REDIRECT_URI), provider=None).status == 200
+    assert exchange_code(*github.authorize_pkce(REDIRECT_URI), provider=None).status == 200
 
 
 def test_two_providers_are_told_apart_by_name(fake_provider, deploy, exchange_code):
@@ -107,8 +106,8 @@ def test_two_providers_are_told_apart_by_name(fake_provider, deploy, exchange_co
     rfc = fake_provider("rfc6749")
     deploy({"github": gh, "corp": rfc})
 
-    assert exchange_code(rfc.authorize(REDIRECT_URI), provider="corp").status == 200
-    assert exchange_code(gh.authorize(REDIRECT_URI), provider="github").status == 200
+    assert exchange_code(*rfc.authorize_pkce(REDIRECT_URI), provider="corp").status == 200
+    assert exchange_code(*gh.authorize_pkce(REDIRECT_URI), provider="github").status == 200
     assert len(rfc.issued_access_tokens) == len(gh.issued_access_tokens) == 1
 
 
@@ -117,7 +116,7 @@ def test_rfc6749_provider_gets_the_configured_client_authentication(fake_provide
     provider = fake_provider("rfc6749", token_auth=method, refresh_tokens=False)
     deploy({"corp": provider})
 
-    reply = exchange_code(provider.authorize(REDIRECT_URI), provider="corp")
+    reply = exchange_code(*provider.authorize_pkce(REDIRECT_URI), provider="corp")
 
     assert reply.status == 200
     (seen,) = provider.requests_to("/token")
@@ -135,7 +134,7 @@ def test_client_secret_basic_form_encodes_id_and_secret(fake_provider, deploy, e
     provider = fake_provider("rfc6749", token_auth="client_secret_basic", client_secret="s3:cr%t+/=é " + "x" * 20)
     deploy({"corp": provider})
 
-    assert exchange_code(provider.authorize(REDIRECT_URI), provider="corp").status == 200
+    assert exchange_code(*provider.authorize_pkce(REDIRECT_URI), provider="corp").status == 200
     encoded = base64.b64decode(provider.requests_to("/token")[0].headers["authorization"][6:]).decode()
     assert ":" not in encoded.split(":", 1)[1]
 
@@ -154,7 +153,7 @@ def test_id_token_is_passed_through(fake_provider, deploy, exchange_code):
     provider = fake_provider("rfc6749", refresh_tokens=False)
     deploy({"corp": provider})
 
-    reply = exchange_code(provider.authorize(REDIRECT_URI, scope="openid profile"), provider="corp")
+    reply = exchange_code(*provider.authorize_pkce(REDIRECT_URI, scope="openid profile"), provider="corp")
 
     assert reply.status == 200
     assert set(reply.body) == {"access_token", "token_type", "scope", "expires_in", "id_token"}
@@ -166,7 +165,7 @@ def test_refresh_tokens_are_returned_only_when_refresh_is_configured(fake_provid
     provider = fake_provider("github", refresh_tokens=True)
     deploy({"github": {**provider.provider_config(), "refresh": False}}, secrets={"github": provider.client_secret})
 
-    reply = exchange_code(provider.authorize(REDIRECT_URI))
+    reply = exchange_code(*provider.authorize_pkce(REDIRECT_URI))
 
     assert reply.status == 200
     assert provider.issued_refresh_tokens, "the provider did issue one"
@@ -190,7 +189,7 @@ def expiring_github(fake_provider, deploy):
 
 
 def test_expiring_github_tokens_come_with_a_refresh_token(expiring_github, exchange_code):
-    reply = exchange_code(expiring_github.authorize(REDIRECT_URI))
+    reply = exchange_code(*expiring_github.authorize_pkce(REDIRECT_URI))
 
     assert reply.status == 200
     assert reply.body["refresh_token"] == expiring_github.issued_refresh_tokens[-1]
@@ -199,7 +198,7 @@ def test_expiring_github_tokens_come_with_a_refresh_token(expiring_github, excha
 
 
 def test_refresh_grant_rotates_the_refresh_token(expiring_github, exchange_code, invoke):
-    first = exchange_code(expiring_github.authorize(REDIRECT_URI)).body
+    first = exchange_code(*expiring_github.authorize_pkce(REDIRECT_URI)).body
 
     refreshed = invoke("/token", {"provider": "github", "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
 
@@ -213,7 +212,7 @@ def test_refresh_grant_rotates_the_refresh_token(expiring_github, exchange_code,
 
 
 def test_bad_refresh_token_becomes_invalid_grant(expiring_github, exchange_code, invoke):
-    first = exchange_code(expiring_github.authorize(REDIRECT_URI)).body
+    first = exchange_code(*expiring_github.authorize_pkce(REDIRECT_URI)).body
     invoke("/token", {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
 
     reused = invoke("/token", {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
@@ -225,7 +224,7 @@ def test_bad_refresh_token_becomes_invalid_grant(expiring_github, exchange_code,
 def test_rfc6749_refresh_with_rotation(fake_provider, deploy, exchange_code, invoke):
     provider = fake_provider("rfc6749", token_auth="client_secret_basic")
     deploy({"corp": provider})
-    first = exchange_code(provider.authorize(REDIRECT_URI), provider="corp").body
+    first = exchange_code(*provider.authorize_pkce(REDIRECT_URI), provider="corp").body
 
     refreshed = invoke("/token", {"provider": "corp", "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
     reused = invoke("/token", {"provider": "corp", "grant_type": "refresh_token", "refresh_token": first["refresh_token"]})
@@ -236,8 +235,8 @@ def test_rfc6749_refresh_with_rotation(fake_provider, deploy, exchange_code, inv
 
 
 def test_provider_cookies_are_never_sent_back(github, exchange_code):
-    exchange_code(github.authorize(REDIRECT_URI))
-    exchange_code(github.authorize(REDIRECT_URI))
+    exchange_code(*github.authorize_pkce(REDIRECT_URI))
+    exchange_code(*github.authorize_pkce(REDIRECT_URI))
 
     first, second = github.requests_to("/login/oauth/access_token")
     assert "cookie" not in first.headers and "cookie" not in second.headers
@@ -245,6 +244,6 @@ def test_provider_cookies_are_never_sent_back(github, exchange_code):
 
 def test_warm_exchanges_reuse_one_connection(github, exchange_code):
     for _ in range(5):
-        assert exchange_code(github.authorize(REDIRECT_URI)).status == 200
+        assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200
 
     assert github.connections_accepted == 1

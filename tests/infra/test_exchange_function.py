@@ -43,7 +43,10 @@ def test_cors_and_the_function_agree_on_the_allowed_origins(dev: Deployment) -> 
     cors = dev.one("aws:lambda/functionUrl:FunctionUrl").plain_inputs["cors"]
     config = json.loads(_function(dev)["environment"]["variables"]["OAUTH_CONFIG"])
     assert config["allowed_origins"] == cors["allowOrigins"]
-    assert config["redirect_uris"] == [SITE_ORIGIN + "/", "http://localhost:8000/"]
+    assert config["providers"]["github"]["redirect_uris"] == [
+        SITE_ORIGIN + "/callback/github",
+        "http://localhost:8000/callback/github",
+    ]
 
 
 def test_function_url_is_public_and_invocable_only_through_it(dev: Deployment) -> None:

@@ -57,7 +57,7 @@ def test_outputs_say_where_everything_is(dev: Deployment) -> None:
     assert values == {
         "siteUrl": f"{site}/",
         "functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws/",
-        "callbackUrls": [f"{site}/", "http://localhost:8000/"],
+        "callbackUrls": {"github": [f"{site}/callback/github", "http://localhost:8000/callback/github"]},
         "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:client-secret-secret-AbCdEf",
         "bucketName": "site-bucket-7f3a9c",
         "distributionId": "E2QWRUHAPOMQZL",
@@ -65,8 +65,8 @@ def test_outputs_say_where_everything_is(dev: Deployment) -> None:
 
 
 def test_callback_urls_follow_the_callback_path(deploy: Callable[..., Deployment]) -> None:
-    value, _ = deploy(callbackPath="/callback").outputs["callbackUrls"]
-    assert value == [f"https://{DISTRIBUTION_DOMAIN}/callback", "http://localhost:8000/callback"]
+    value, _ = deploy(callbackPath="/signin").outputs["callbackUrls"]
+    assert value == {"github": [f"https://{DISTRIBUTION_DOMAIN}/signin/github", "http://localhost:8000/signin/github"]}
 
 
 def test_project_file_declares_every_key_the_program_reads() -> None:

@@ -81,7 +81,7 @@ def test_real_github_mode_prints_the_callback_url_and_never_the_secret(cli):
     command.wait_for("Press Ctrl-C to stop.")
     site = command.value("Open the demo:")
     assert "the real GitHub" in command.output
-    assert command.value("Callback URL to register in your GitHub OAuth app:") == site
+    assert command.value("Callback URL to register in your GitHub OAuth app:") == site + "callback/github"
     assert "Fake provider:" not in command.output
     assert "github.com/login/oauth/authorize" in httpx.get(site + "config.js").text
     command.process.send_signal(signal.SIGINT)

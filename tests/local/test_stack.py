@@ -247,7 +247,7 @@ def test_real_github_mode_uses_the_presets_and_no_fake_provider(client):
         csp = client.get(local.site_url).headers["content-security-policy"]
         assert "https://api.github.com" in csp and "https://avatars.githubusercontent.com" in csp
         assert json.loads(local.secrets.get_secret_value(local.secret_arn)) == {"github": "real-secret-value"}
-        assert local.redirect_uri == local.site_url
+        assert local.redirect_uri == local.site_url + "callback/github"
 
 
 def test_the_stack_binds_loopback_on_given_or_free_ports_and_stops_by_itself():

@@ -29,12 +29,13 @@ def test_every_preset_deploys_a_configuration_the_function_accepts(name):
     assert provider.revoke_style == preset.revoke_style
     assert provider.revoke_url == preset.revoke_url.replace("{client_id}", "app-id")
     assert config.allowed_origins == {SITE, "http://localhost:8000"}
-    assert config.redirect_uris == {SITE + "/", "http://localhost:8000/"}
+    assert provider.redirect_uris == {f"{SITE}/callback/{name}", f"http://localhost:8000/callback/{name}"}
+    assert provider.pkce is True
 
 
 def test_custom_provider_settings_reach_the_function_unchanged():
     settings = load_settings(
-        {"providers": {"corp": CUSTOM}, "timeoutSeconds": 2.5, "secretCacheSeconds": 60, "callbackPath": "/callback"},
+        {"providers": {"corp": CUSTOM}, "timeoutSeconds": 2.5, "secretCacheSeconds": 60, "callbackPath": "/auth/done"},
         {"corp"},
     )
     config = parse_config(function_config_json(settings, SITE), ARN)
@@ -48,4 +49,4 @@ def test_custom_provider_settings_reach_the_function_unchanged():
     )
     assert config.timeout_seconds == 2.5
     assert config.secret_cache_seconds == 60
-    assert config.redirect_uris == {SITE + "/callback"}
+    assert corp.redirect_uris == {SITE + "/auth/done/corp"}

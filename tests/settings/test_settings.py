@@ -80,19 +80,24 @@ def test_function_config_has_the_spec_shape():
         "revoke_url": "https://api.github.com/applications/{client_id}/token",
         "revoke_style": "github",
         "refresh": False,
+        "pkce": True,
+        "redirect_uris": [SITE + "/callback/github"],
     }
     assert config["allowed_origins"] == [SITE]
-    assert config["redirect_uris"] == [SITE + "/"]
     assert config["timeout_seconds"] == 5.0
 
 
 def test_extra_origins_are_normalised_deduplicated_and_get_redirect_uris():
     settings = load_settings(
-        github() | {"extraOrigins": ["http://localhost:8000", "HTTP://LOCALHOST:8000", "https://app.example.com:443"], "callbackPath": "/callback"},
+        github() | {"extraOrigins": ["http://localhost:8000", "HTTP://LOCALHOST:8000", "https://app.example.com:443"], "callbackPath": "/signin"},
         {"github"},
     )
     assert allowed_origins(settings, SITE) == [SITE, "http://localhost:8000", "https://app.example.com"]
-    assert redirect_uris(settings, SITE) == [SITE + "/callback", "http://localhost:8000/callback", "https://app.example.com/callback"]
+    assert redirect_uris(settings, SITE, settings.provider("github")) == [
+        SITE + "/signin/github",
+        "http://localhost:8000/signin/github",
+        "https://app.example.com/signin/github",
+    ]
 
 
 @pytest.mark.parametrize(

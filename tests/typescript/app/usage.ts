@@ -19,7 +19,14 @@ interface GitHubUser {
 
 const handWritten: OAuthConfig = {
   functionUrl: "https://abc.lambda-url.eu-west-1.on.aws/",
-  providers: [{ name: "github", clientId: "Ov23liAbCdEfGh123456", authorizeUrl: "https://github.com/login/oauth/authorize" }],
+  providers: [
+    {
+      name: "github",
+      callbackPath: "/callback/github",
+      clientId: "Ov23liAbCdEfGh123456",
+      authorizeUrl: "https://github.com/login/oauth/authorize",
+    },
+  ],
 };
 
 // The generated config.js exists only on the served site, at its root: load it at

@@ -39,4 +39,7 @@ export async function wrongTypes() {
 createOAuthClient(config, { storage: sessionStorage, redirectUri: "/" });
 
 // expect TS2322: scopes are a list
-export const bad: OAuthConfig = { functionUrl: "x", providers: [{ name: "a", clientId: "b", authorizeUrl: "c", scopes: "read:user" }] };
+export const bad: OAuthConfig = { functionUrl: "x", providers: [{ name: "a", callbackPath: "/callback/a", clientId: "b", authorizeUrl: "c", scopes: "read:user" }] };
+
+// expect TS2741: every provider has its own callback path
+export const noCallback: OAuthConfig = { functionUrl: "x", providers: [{ name: "a", clientId: "b", authorizeUrl: "c" }] };

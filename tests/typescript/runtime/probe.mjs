@@ -25,9 +25,8 @@ const fetch = async (url) => {
 };
 const config = {
   functionUrl: "https://fn.example/",
-  callbackPath: "/",
   providers: [{
-    name: "github", label: "GitHub", clientId: "Ov23liProbe", authorizeUrl: "https://provider.example/authorize",
+    name: "github", label: "GitHub", callbackPath: "/callback/github", clientId: "Ov23liProbe", authorizeUrl: "https://provider.example/authorize",
     userInfoUrl: "https://provider.example/user", scopes: ["read:user"], pkce: true, refresh: false, revoke: true,
   }],
 };
@@ -35,7 +34,7 @@ const config = {
 const client = createOAuthClient(config, { storage, fetch, location, history });
 await client.signIn("github");
 const state = new URL(location.assigned).searchParams.get("state");
-location.href = `https://app.example/?code=probe-code&state=${state}`;
+location.href = `https://app.example/callback/github?code=probe-code&state=${state}`;
 const session = await client.completeSignIn();
 await client.fetchUserInfo();
 await client.getAccessToken();

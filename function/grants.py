@@ -1,0 +1,244 @@
+"""What the function asks of a provider: tokens for a code or a refresh token, and revocation.
+
+Every mode (browser ``/token``, session cookies, CMS popups) redeems codes and
+revokes tokens through these functions, so the error mapping below holds for
+all of them.
+
+How provider answers map to the spec's errors (``docs/http-api.md``):
+
+* The provider's ``error`` is looked for in the body (JSON or form) whatever
+  the HTTP status, because GitHub answers ``200 {"error": ...}``.
+* ``bad_verification_code``, ``redirect_uri_mismatch``, ``invalid_grant``,
+  ``bad_refresh_token`` -> 400 ``invalid_grant``; so do ``access_denied`` and
+  GitHub's ``unverified_user_email``: the grant was refused for reasons of the
+  user or the code, which the SPA handles by starting a new sign-in.
+* ``incorrect_client_credentials``, ``invalid_client`` and a bare HTTP 401 ->
+  the secret is re-read once; if it changed the call is repeated, otherwise
+  (or if the provider rejects it again) 502 ``server_misconfigured``.
+* ``unauthorized_client`` -> 502 ``server_misconfigured`` without a re-read:
+  the credentials are fine but the app may not use this grant, which only the
+  operator can change.
+* ``invalid_request`` -> 400 ``invalid_request``: everything this function
+  controls was validated, so the provider is objecting to what the caller
+  supplied.
+* ``unsupported_grant_type`` -> 400 ``unsupported_grant_type``, the same answer
+  as for a provider configured without refresh.
+* ``unsupported_token_type`` from an RFC 7009 revocation -> 400
+  ``unsupported_operation``.
+* Any other code, a 5xx, a non-2xx without a code, an answer that is neither
+  JSON nor form, or a token answer without ``access_token`` -> 502
+  ``provider_error``.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote_plus
+
+from client_secrets import ClientSecrets, SecretUnavailable
+from exchange_errors import ExchangeError
+from oauth_config import ProviderSettings
+from provider_http import ProviderAnswer, ProviderClient
+from web import RequestNote
+
+PKCE_VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+VERIFIER_RULE = "code_verifier must be 43-128 characters of A-Z, a-z, 0-9, -, ., _ and ~."
+DECIMAL_DIGITS = re.compile(r"[0-9]{1,18}")
+
+TOKEN_FIELDS = ("access_token", "token_type", "scope", "expires_in", "id_token")
+REFRESH_FIELDS = ("refresh_token", "refresh_token_expires_in")
+NUMERIC_FIELDS = frozenset({"expires_in", "refresh_token_expires_in"})
+
+CLIENT_CREDENTIAL_ERRORS = frozenset({"incorrect_client_credentials", "invalid_client"})
+PROVIDER_ERRORS: Mapping[str, tuple[str, str]] = {
+    "bad_verification_code": ("invalid_grant", "The authorization code is incorrect, expired or already used."),
+    "invalid_grant": ("invalid_grant", "The provider rejected the authorization code, verifier or refresh token."),
+    "redirect_uri_mismatch": ("invalid_grant", "The redirect_uri does not match the one the code was issued for."),
+    "bad_refresh_token": ("invalid_grant", "The refresh token is incorrect or expired."),
+    "access_denied": ("invalid_grant", "The provider refused the grant."),
+    "unverified_user_email": ("invalid_grant", "The user must verify their email address with the provider."),
+    "invalid_request": ("invalid_request", "The provider rejected the request as malformed."),
+    "unsupported_grant_type": ("unsupported_grant_type", "The provider does not support this grant type."),
+    "unauthorized_client": ("server_misconfigured", "The provider does not allow this application to use this grant."),
+}
+
+
+class ProviderCall:
+    """Provider requests for one incoming request, with its time budget and secret handling."""
+
+    def __init__(
+        self,
+        secrets: ClientSecrets,
+        http: ProviderClient,
+        provider: ProviderSettings,
+        note: RequestNote,
+        budget: float,
+    ) -> None:
+        self._secrets = secrets
+        self._http = http
+        self.provider = provider
+        self._note = note
+        self._deadline = time.monotonic() + budget
+
+    def with_client_credentials(self, send: Callable[[str], ProviderAnswer]) -> ProviderAnswer:
+        """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed."""
+        name = self.provider.name
+        try:
+            secret, generation = self._secrets.get(name)
+            answer = send(secret)
+            if not _credentials_rejected(answer):
+                return answer
+            fresh, _ = self._secrets.reread(name, generation)
+        except SecretUnavailable as exc:
+            raise ExchangeError("secret_unavailable", log_detail=str(exc)) from None
+        if fresh != secret:
+            answer = send(fresh)
+            if not _credentials_rejected(answer):
+                return answer
+        raise ExchangeError("server_misconfigured", log_detail="provider rejected the client credentials")
+
+    def send_token_request(self, form: Mapping[str, str], secret: str) -> ProviderAnswer:
+        return self._send_authenticated_form(self.provider.token_url, form, secret)
+
+    def send_rfc7009_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
+        return self._send_authenticated_form(url, {"token": token, "token_type_hint": "access_token"}, secret)
+
+    def send_github_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
+        headers = {
+            "Authorization": _basic(self.provider.client_id, secret),
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+        return self.send("DELETE", url, headers=headers, json_body={"access_token": token})
+
+    def send(self, method: str, url: str, **kwargs: Any) -> ProviderAnswer:
+        """One provider request within the incoming request's time budget."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise ExchangeError("provider_timeout", log_detail="no time left for the provider call")
+        started = time.perf_counter()
+        try:
+            return self._http.send(method, url, timeout=remaining, **kwargs)
+        finally:
+            self._note.upstream_seconds += time.perf_counter() - started
+
+    def _send_authenticated_form(self, url: str, form: Mapping[str, str], secret: str) -> ProviderAnswer:
+        """A form POST with the client authentication the provider is configured for."""
+        client_id = self.provider.client_id
+        if self.provider.token_auth == "client_secret_basic":
+            headers = {"Authorization": _basic(quote_plus(client_id), quote_plus(secret))}
+            return self.send("POST", url, headers=headers, form=form)
+        return self.send("POST", url, form={**form, "client_id": client_id, "client_secret": secret})
+
+
+def authorization_code_form(
+    provider: ProviderSettings, code: str, redirect_uri: str, verifier: str | None
+) -> dict[str, str]:
+    """The token request for a code, after the checks that keep a code to the provider that issued it."""
+    if redirect_uri not in provider.redirect_uris:
+        raise ExchangeError("invalid_request", "redirect_uri is not one of this provider's redirect URIs.")
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
+    if verifier is None and provider.pkce:
+        raise ExchangeError("invalid_request", "code_verifier is required (PKCE).")
+    if verifier is not None:
+        if not PKCE_VERIFIER.fullmatch(verifier):
+            raise ExchangeError("invalid_request", VERIFIER_RULE)
+        form["code_verifier"] = verifier
+    return form
+
+
+def redeem_code(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any]:
+    """Exchange an authorization code (see ``authorization_code_form``) for the provider's tokens."""
+    return request_tokens(call, form)
+
+
+def refresh_tokens(call: ProviderCall, refresh_token: str) -> dict[str, Any]:
+    """New tokens for a refresh token (providers configured with ``refresh: true``)."""
+    if not call.provider.refresh:
+        raise ExchangeError("unsupported_grant_type", "This provider is not configured for refresh tokens.")
+    return request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+
+def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any]:
+    """The token endpoint's answer, reduced to the fields the spec lets through."""
+    provider = call.provider
+    answer = call.with_client_credentials(lambda secret: call.send_token_request(form, secret))
+    fields = answer.fields or {}
+    raise_provider_error(answer)
+    access_token = fields.get("access_token")
+    if not (200 <= answer.status < 300) or not isinstance(access_token, str) or not access_token:
+        raise ExchangeError("provider_error", log_detail=f"token answer unusable (HTTP {answer.status})")
+    allowed = TOKEN_FIELDS + REFRESH_FIELDS if provider.refresh else TOKEN_FIELDS
+    result = {name: fields[name] for name in allowed if name in fields}
+    for name in NUMERIC_FIELDS & result.keys():
+        lifetime = _lifetime(result.pop(name))
+        if lifetime is not None:
+            result[name] = lifetime
+    return result
+
+
+def revoke_token(call: ProviderCall, token: str) -> None:
+    """Revoke an access token at the provider; raises unless the provider confirms it."""
+    provider = call.provider
+    if provider.revoke_url is None:
+        raise ExchangeError("unsupported_operation", "This provider has no token revocation endpoint.")
+    revoke_url = provider.revoke_url
+    if provider.revoke_style == "github":
+        answer = call.with_client_credentials(lambda secret: call.send_github_revoke(revoke_url, token, secret))
+        # 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's rule too).
+        # 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
+        if 200 <= answer.status < 300 or answer.status == 404:
+            return
+    else:
+        answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(revoke_url, token, secret))
+        raise_provider_error(answer, revocation=True)
+        if 200 <= answer.status < 300:
+            return
+    raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
+
+
+def raise_provider_error(answer: ProviderAnswer, *, revocation: bool = False) -> None:
+    """Raise the spec's error for a provider's ``error`` field, if the answer has one."""
+    error = (answer.fields or {}).get("error")
+    if not isinstance(error, str) or not error:
+        return
+    if revocation and error == "unsupported_token_type":
+        raise ExchangeError("unsupported_operation", "The provider cannot revoke this kind of token.")
+    mapped = PROVIDER_ERRORS.get(error)
+    if mapped is None or answer.status >= 500:
+        raise ExchangeError("provider_error", log_detail=f"provider error code not understood (HTTP {answer.status})")
+    code, description = mapped
+    raise ExchangeError(code, description, log_detail=f"provider said {error}")
+
+
+def _lifetime(value: Any) -> int | str | None:
+    """A lifetime (``expires_in``, ...) as the SPA gets it: an integer, or the provider's text.
+
+    Form-encoded answers carry numbers as text; those become integers. A JSON
+    number becomes an integer (parsing already refused non-finite ones).
+    Anything else (true, null, a list or object) is no lifetime: None, left out.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        return int(value) if DECIMAL_DIGITS.fullmatch(value) else value
+    return None
+
+
+def _credentials_rejected(answer: ProviderAnswer) -> bool:
+    error = (answer.fields or {}).get("error")
+    return error in CLIENT_CREDENTIAL_ERRORS or (answer.status == 401 and not error)
+
+
+def _basic(user: str, password: str) -> str:
+    """HTTP Basic credentials. The token endpoints get RFC 6749 §2.3.1's form-encoded parts."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
