@@ -107,7 +107,7 @@ def test_extra_origins_are_allowed_by_cors_and_get_redirect_uris(cli, client):
     made_up = {
         "provider": "github",
         "code": "made-up-code",
-        "redirect_uri": dev_server + "/",
+        "redirect_uri": dev_server + "/callback/github",
         "code_verifier": "v" * 43,
     }
     answer = client.post(function + "token", json=made_up, headers={"Origin": dev_server})
@@ -161,8 +161,8 @@ def test_a_custom_provider_from_the_stack_file_runs_against_that_provider(cli, c
     site = command.value("Open the demo:")
     assert "against the real My IdP" in command.output and "Fake provider:" not in command.output
     callback = command.value("Callback URL to register in your My IdP OAuth app:")
-    assert callback == site
-    idp.redirect_uris = [site]
+    assert callback == site + "callback/my-idp"
+    idp.redirect_uris = [callback]
 
     spa = Spa(client, site)
     assert [p["name"] for p in spa.config["providers"]] == ["my-idp"]

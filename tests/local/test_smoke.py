@@ -35,6 +35,11 @@ def outputs_file(stack, tmp_path) -> Path:
     return path
 
 
+def callback_args(stack: LocalStack, provider: str = "github") -> list[str]:
+    """--callback-url for each of the provider's redirect URIs, as a user copies them from callbackUrls."""
+    return [arg for url in stack.outputs()["callbackUrls"][provider] for arg in ("--callback-url", url)]
+
+
 def smoke(capsys, *argv: str) -> tuple[int, list[str]]:
     code = main(list(argv))
     return code, capsys.readouterr().out.splitlines()
@@ -108,20 +113,18 @@ def test_without_pulumi_or_urls_it_says_what_to_give(capsys, monkeypatch, tmp_pa
 
 
 def test_urls_given_as_flags_are_checked_the_same_way(stack, capsys):
-    callback_urls = [arg for url in stack.outputs()["callbackUrls"] for arg in ("--callback-url", url)]
-    code, lines = smoke(capsys, "--site-url", stack.site_url, "--function-url", stack.function_url, *callback_urls)
+    code, lines = smoke(capsys, "--site-url", stack.site_url, "--function-url", stack.function_url, *callback_args(stack))
     assert code == 0, "\n".join(lines)
     assert lines[-1] == "6 passed, 0 failed"
 
 
 def test_a_function_only_deployment_skips_the_site_checks(stack, capsys):
-    outputs = stack.outputs()
     code, lines = smoke(
         capsys,
         "--function-url", stack.function_url,
         "--origin", stack.site_origin,
         "--provider", "github",
-        *[arg for url in outputs["callbackUrls"] for arg in ("--callback-url", url)],
+        *callback_args(stack),
     )
     assert code == 0, "\n".join(lines)
     assert verdicts(lines)["site"] == "SKIP"
@@ -130,9 +133,8 @@ def test_a_function_only_deployment_skips_the_site_checks(stack, capsys):
 
 def test_a_function_that_lets_any_page_call_it_fails_the_foreign_preflight(capsys):
     with LocalStack(config={"extraOrigins": [FOREIGN_ORIGIN]}) as open_stack:
-        outputs = open_stack.outputs()
-        argv = ["--site-url", outputs["siteUrl"], "--function-url", outputs["functionUrl"]]
-        code, lines = smoke(capsys, *argv, *[a for url in outputs["callbackUrls"] for a in ("--callback-url", url)])
+        argv = ["--site-url", open_stack.site_url, "--function-url", open_stack.function_url, *callback_args(open_stack)]
+        code, lines = smoke(capsys, *argv)
     assert code == 1
     assert verdicts(lines)[f"CORS preflight from {FOREIGN_ORIGIN}"] == "FAIL"
     assert "any web page may call the function" in line_for(lines, f"CORS preflight from {FOREIGN_ORIGIN}")
@@ -160,7 +162,7 @@ def test_a_site_without_security_headers_or_config_js_fails_those_checks(stack, 
         "--function-url", stack.function_url,
         "--origin", stack.site_origin,
         "--provider", "github",
-        *[arg for url in stack.outputs()["callbackUrls"] for arg in ("--callback-url", url)],
+        *callback_args(stack),
     )
     assert code == 1
     result = verdicts(lines)
