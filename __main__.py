@@ -9,16 +9,19 @@ The site's distribution comes first (the function's CORS names its domain);
 the SPA's files are published last (``config.js`` names the function URL).
 """
 
+import sys
 from pathlib import Path
 
-import pulumi
+sys.path.insert(0, str(Path(__file__).resolve().parent / "infra"))  # this checkout's oauth_exchange package
 
-from infra.client_secret import ClientSecret, ClientSecretArgs
-from infra.exchange_function import ExchangeFunction, ExchangeFunctionArgs
-from infra.packaging import build_archive
-from infra.settings import redirect_uris
-from infra.stack_config import deployment_target, read_stack_config
-from infra.static_site import StaticSite, StaticSiteArgs
+import pulumi  # noqa: E402
+
+from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs  # noqa: E402
+from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs  # noqa: E402
+from oauth_exchange.packaging import build_archive  # noqa: E402
+from oauth_exchange.settings import redirect_uris  # noqa: E402
+from oauth_exchange.stack_config import deployment_target, read_stack_config  # noqa: E402
+from oauth_exchange.static_site import StaticSite, StaticSiteArgs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 

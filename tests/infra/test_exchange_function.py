@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.packaging import sha256_base64
+from oauth_exchange.packaging import sha256_base64
 from tests.infra.stack_mocks import AUTONAME_SUFFIX, DISTRIBUTION_DOMAIN, Deployment
 
 SITE_ORIGIN = f"https://{DISTRIBUTION_DOMAIN}"

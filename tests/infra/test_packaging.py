@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import packaging
-from infra.packaging import Archive, PackagingError, build_archive, sha256_base64
+from oauth_exchange import packaging
+from oauth_exchange.packaging import Archive, PackagingError, build_archive, sha256_base64
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 

@@ -10,11 +10,11 @@ import pulumi
 import pytest
 import yaml
 
-from infra.client_secret import ClientSecret
-from infra.exchange_function import ExchangeFunction
-from infra.settings import ConfigError, load_settings
-from infra.stack_config import OBJECT_KEYS, SCALAR_KEYS, SECRETS_KEY, read_stack_config
-from infra.static_site import StaticSite
+from oauth_exchange.client_secret import ClientSecret
+from oauth_exchange.exchange_function import ExchangeFunction
+from oauth_exchange.settings import ConfigError, load_settings
+from oauth_exchange.stack_config import OBJECT_KEYS, SCALAR_KEYS, SECRETS_KEY, read_stack_config
+from oauth_exchange.static_site import StaticSite
 from tests.infra.stack_mocks import SECRETS_KEY as SECRETS_KEY_FULL
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import function_url_origin_pattern, load_settings, site_security_headers
-from infra.site_files import content_type, site_files
-from infra.static_site import custom_headers_config
+from oauth_exchange.settings import function_url_origin_pattern, load_settings, site_security_headers
+from oauth_exchange.site_files import content_type, site_files
+from oauth_exchange.static_site import custom_headers_config
 from tests.infra.stack_mocks import DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, ROOT, Deployment
 
 BUCKET = "site-bucket-7f3a9c"

@@ -14,15 +14,15 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import (
+from oauth_exchange.settings import (
     Settings,
     config_js,
     function_url_origin_pattern,
     render_index_html,
     site_security_headers,
 )
-from infra.site_files import cache_control, content_type, site_files
-from infra.stack_config import Target
+from oauth_exchange.site_files import cache_control, content_type, site_files
+from oauth_exchange.stack_config import Target
 
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 """AWS's managed CachingOptimized cache policy."""
@@ -35,7 +35,7 @@ SECURITY_HEADERS = frozenset(
 
 
 def security_headers_config(headers: dict[str, str]) -> aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs:
-    """CloudFront's typed security headers, carrying exactly the values ``infra.settings`` computed."""
+    """CloudFront's typed security headers, carrying exactly the values ``oauth_exchange.settings`` computed."""
     hsts = [directive.strip() for directive in headers["Strict-Transport-Security"].split(";")]
     max_age = next(int(d.removeprefix("max-age=")) for d in hsts if d.startswith("max-age="))
     if headers["X-Content-Type-Options"] != "nosniff":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.presets import PRESETS, Preset
+from oauth_exchange.presets import PRESETS, Preset
 
 NAMESPACE = "oauth-exchange"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})

@@ -1,6 +1,6 @@
 """Reads the stack's ``oauth-exchange:*`` config into settings, on the Pulumi side.
 
-Validation lives in ``infra.settings``; this module only fetches the values
+Validation lives in ``oauth_exchange.settings``; this module only fetches the values
 Pulumi holds. The client secrets stay a secret Output: plain code only ever
 learns which providers have one, which is what validation needs at preview.
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
+from oauth_exchange.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 
 OBJECT_KEYS = ("providers", "extraOrigins")
 SCALAR_KEYS = (
