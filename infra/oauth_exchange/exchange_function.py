@@ -72,8 +72,9 @@ class ExchangeFunctionArgs:
     settings: Settings
     target: Target
     archive: Archive
-    site_origin: pulumi.Input[str]
-    """The SPA's own origin (``https://<distribution domain>``): CORS and redirect URIs derive from it."""
+    site_origin: pulumi.Input[str] | None
+    """The SPA's own origin (``https://<distribution or custom domain>``): CORS and redirect URIs derive from it.
+    None when the stack deploys no site: then ``settings.extra_origins`` are the only origins."""
     secret_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
 

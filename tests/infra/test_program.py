@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,19 +12,30 @@ import pytest
 import yaml
 
 from oauth_exchange.client_secret import ClientSecret
+from oauth_exchange.component import OAuthExchange
 from oauth_exchange.exchange_function import ExchangeFunction
 from oauth_exchange.settings import ConfigError, load_settings
-from oauth_exchange.stack_config import OBJECT_KEYS, SCALAR_KEYS, SECRETS_KEY, read_stack_config
+from oauth_exchange.site_settings import SiteSettings
+from oauth_exchange.stack_config import (
+    SECRETS_KEY,
+    SITE_OBJECT_KEYS,
+    StackConfigError,
+    known_keys,
+    read_stack_config,
+)
 from oauth_exchange.static_site import StaticSite
 from tests.infra.stack_mocks import SECRETS_KEY as SECRETS_KEY_FULL
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
     ROOT,
+    TEST_CLIENT_ID,
     TEST_SECRET,
     Deployment,
+    committed_config,
     config_text,
     project_defaults,
+    run_program,
 )
 
 COMPONENTS = {
@@ -35,17 +47,20 @@ PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 DEV_STACK_FILE = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
 
 
-def test_components_are_component_resources_under_the_stack(dev: Deployment) -> None:
+def test_the_program_is_one_oauth_exchange_composing_the_three_components(dev: Deployment) -> None:
+    whole = dev.one("oauth-exchange:index:OAuthExchange")
+    assert issubclass(OAuthExchange, pulumi.ComponentResource)
+    assert whole.parent.endswith("::pulumi:pulumi:Stack::oauth-exchange-dev")
     components = [r for r in dev.resources if r.type in COMPONENTS]
     assert sorted(r.type for r in components) == sorted(COMPONENTS)
     for component in components:
         assert issubclass(COMPONENTS[component.type], pulumi.ComponentResource)
-        assert component.parent.endswith("::pulumi:pulumi:Stack::oauth-exchange-dev")
+        assert component.parent == whole.urn
 
 
 def test_every_cloud_resource_is_parented_to_a_component(dev: Deployment) -> None:
     component_urns = {r.urn for r in dev.resources if r.type in COMPONENTS}
-    orphans = [r.name for r in dev.resources if r.type not in COMPONENTS and r.parent not in component_urns]
+    orphans = [r.name for r in dev.resources if r.type.startswith("aws:") and r.parent not in component_urns]
     assert orphans == []
     by_component = {dev.by_urn(r.parent).type for r in dev.resources if r.type.startswith("aws:")}
     assert by_component == set(COMPONENTS)
@@ -53,15 +68,30 @@ def test_every_cloud_resource_is_parented_to_a_component(dev: Deployment) -> Non
 
 def test_outputs_say_where_everything_is(dev: Deployment) -> None:
     site = f"https://{DISTRIBUTION_DOMAIN}"
+    function_url = f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws/"
     values = {name: value for name, (value, _) in dev.outputs.items()}
     assert values == {
         "siteUrl": f"{site}/",
-        "functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws/",
+        "functionUrl": function_url,
         "callbackUrls": [f"{site}/", "http://localhost:8000/"],
-        "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:client-secret-secret-AbCdEf",
-        "bucketName": "site-bucket-7f3a9c",
+        "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-client-secret-secret-AbCdEf",
+        "bucketName": "oauth-site-bucket-7f3a9c",
         "distributionId": "E2QWRUHAPOMQZL",
+        "distributionDomain": DISTRIBUTION_DOMAIN,
+        "spaConfig": values["spaConfig"],
     }
+    assert values["spaConfig"]["functionUrl"] == function_url.rstrip("/")
+    assert [p["clientId"] for p in values["spaConfig"]["providers"]] == [TEST_CLIENT_ID]
+
+
+def test_spa_config_output_is_the_json_config_js_exports(dev: Deployment) -> None:
+    config_js = next(
+        o.plain_inputs["content"]
+        for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if o.plain_inputs["key"] == "config.js"
+    )
+    exported = re.fullmatch(r"(?s)//[^\n]*\nexport default Object\.freeze\((.*)\);\n", config_js)[1]
+    assert json.loads(exported) == dev.outputs["spaConfig"][0]
 
 
 def test_callback_urls_follow_the_callback_path(deploy: Callable[..., Deployment]) -> None:
@@ -71,7 +101,7 @@ def test_callback_urls_follow_the_callback_path(deploy: Callable[..., Deployment
 
 def test_project_file_declares_every_key_the_program_reads() -> None:
     declared = PROJECT_FILE["config"]
-    assert set(declared) == {*OBJECT_KEYS, *SCALAR_KEYS, SECRETS_KEY}
+    assert set(declared) == set(known_keys())
     assert all(entry.get("description") for entry in declared.values())
     assert declared[SECRETS_KEY]["secret"] is True
     assert PROJECT_FILE["name"] == "oauth-exchange"
@@ -80,14 +110,17 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
-    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY}
+    objects = {"providers", SECRETS_KEY, *SITE_OBJECT_KEYS}
+    assert {key for key, entry in declared.items() if "default" not in entry} == objects
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(
         project_defaults()
         | {"oauth-exchange:providers": config_text(providers), SECRETS_KEY_FULL: config_text({"github": "s"})},
         [SECRETS_KEY_FULL],
     )
-    assert read_stack_config().settings == load_settings({"providers": providers}, {"github"})
+    read = read_stack_config()
+    assert read.settings == load_settings({"providers": providers}, {"github"})
+    assert read.site == SiteSettings()
 
 
 def test_dev_stack_file_commits_no_secret() -> None:
