@@ -60,6 +60,22 @@ def test_bucket_is_encrypted_at_rest(dev: Deployment) -> None:
     encryption = dev.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     (rule,) = encryption.plain_inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
+    if rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256":
+        assert "bucketKeyEnabled" not in rule, "an S3 Bucket Key only changes anything with aws:kms"
+
+
+BUCKET_CONFIGURATION_ORDER = (
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+)
+
+
+def test_bucket_configuration_is_applied_one_change_at_a_time(dev: Deployment) -> None:
+    """S3 refuses concurrent configuration changes to one bucket (409 OperationAborted) on a first deploy."""
+    for earlier, later in zip(BUCKET_CONFIGURATION_ORDER, BUCKET_CONFIGURATION_ORDER[1:]):
+        assert dev.one(earlier).urn in dev.one(later).dependencies, f"{later} does not wait for {earlier}"
 
 
 def test_only_the_distribution_may_read_the_bucket(dev: Deployment) -> None:
