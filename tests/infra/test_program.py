@@ -159,6 +159,16 @@ BAD_CONFIG: list[tuple[str, dict[str, Any], str]] = [
     ("unknown price class", {"priceClass": "PriceClass_Cheap"}, "priceClass"),
     ("callback path without slash", {"callbackPath": "callback"}, "callbackPath"),
     ("malformed region", {"aws:region": "moon-base"}, "aws:region"),
+    ("misspelt key", {"customDomian": {"domain": "app.example.com"}}, "customDomian"),
+    ("misspelt scalar key", {"extraOrigin": "https://app.example.com"}, "extraOrigin"),
+    (
+        "placeholder client id",
+        {"providers": {"github": {"clientId": "Iv1.replace-with-your-client-id"}}},
+        "providers.github.clientId",
+    ),
+    ("deploySite not a boolean", {"deploySite": "maybe"}, "deploySite"),
+    ("custom domain without zone or certificate", {"customDomain": {"domain": "app.example.com"}}, "customDomain"),
+    ("CSP directive that cannot be widened", {"contentSecurityPolicy": {"frameSrc": ["https://x.example.com"]}}, "contentSecurityPolicy.frameSrc"),
 ]
 
 
@@ -167,8 +177,9 @@ def test_bad_config_stops_the_program_naming_the_key(
     deploy: Callable[..., Deployment], case: str, overrides: dict[str, Any], key: str
 ) -> None:
     prefix = "" if ":" in key else "oauth-exchange:"
-    with pytest.raises(ConfigError, match=re.escape(f"{prefix}{key}:")) as raised:
+    with pytest.raises(StackConfigError, match="^" + re.escape(f"{prefix}{key}: ")) as raised:
         deploy(**overrides)
+    assert isinstance(raised.value, pulumi.RunError) and isinstance(raised.value, ConfigError)
     assert TEST_SECRET not in str(raised.value)
 
 
