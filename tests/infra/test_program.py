@@ -187,3 +187,29 @@ def test_client_secrets_in_plaintext_config_are_refused(deploy: Callable[..., De
     with pytest.raises(ConfigError, match=re.escape("oauth-exchange:clientSecrets:")) as raised:
         deploy(secret_keys=())
     assert TEST_SECRET not in str(raised.value)
+
+
+PROD_EXAMPLE = yaml.safe_load((ROOT / "Pulumi.prod.yaml.example").read_text())["config"]
+
+
+def _prod_config(**changes: Any) -> dict[str, str]:
+    values = project_defaults() | {key: config_text(value) for key, value in PROD_EXAMPLE.items()}
+    values[SECRETS_KEY_FULL] = config_text({"github": TEST_SECRET})
+    values.update({key: config_text(value) for key, value in changes.items()})
+    return values
+
+
+def test_the_prod_example_is_refused_until_its_own_client_id_is_set() -> None:
+    with pytest.raises(StackConfigError, match=r"^oauth-exchange:providers\.github\.clientId: is still the placeholder"):
+        run_program(_prod_config())
+
+
+def test_the_prod_example_serves_its_own_domain_only() -> None:
+    providers = {"github": {"clientId": "Ov23liProdApp0123456"}}
+    prod = run_program(_prod_config(**{"oauth-exchange:providers": providers}))
+    cors = prod.one("aws:lambda/functionUrl:FunctionUrl").plain_inputs["cors"]
+    assert cors["allowOrigins"] == ["https://app.example.com"]
+    callbacks, _ = prod.outputs["callbackUrls"]
+    assert callbacks and all(url.startswith("https://app.example.com/") for url in callbacks)
+    assert prod.one("aws:cloudfront/distribution:Distribution").plain_inputs["aliases"] == ["app.example.com"]
+    assert "oauth-exchange:extraOrigins" not in PROD_EXAMPLE
