@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from oauth_exchange.settings import config_js, load_settings
+from oauth_exchange.stack_config import StackConfigError
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
@@ -89,3 +90,16 @@ def test_the_client_secret_stays_secret_in_the_second_program(existing: Deployme
     assert is_secret(version.inputs["secretString"])
     leaks = [r.name for r in existing.resources if any(TEST_SECRET in str(p) for p in plain_parts(r.inputs))]
     assert leaks == []
+
+
+def test_an_exchange_without_a_site_or_any_origin_is_refused_naming_extra_origins(tmp_path: Path) -> None:
+    program = tmp_path / "__main__.py"
+    program.write_text(
+        "import pulumi\n"
+        "from oauth_exchange import OAuthExchange, OAuthExchangeArgs, SiteSettings, load_settings\n"
+        "settings = load_settings({'providers': {'github': {'clientId': 'Ov23li01'}}}, {'github'})\n"
+        "OAuthExchange('auth', OAuthExchangeArgs(settings=settings, site=SiteSettings(deploy=False),\n"
+        "    client_secrets=pulumi.Output.secret({'github': 's'})))\n"
+    )
+    with pytest.raises(StackConfigError, match=r"^oauth-exchange:extraOrigins: the stack deploys no site"):
+        run_program({"aws:region": "us-east-1"}, (), program=program)
