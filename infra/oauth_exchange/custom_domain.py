@@ -39,7 +39,7 @@ class CustomDomain(pulumi.ComponentResource):
         if domain.certificate_arn is not None:
             self.certificate_arn = pulumi.Output.from_input(domain.certificate_arn)
         else:
-            # DomainSettings guarantees a zone when there is no certificate ARN.
+            # Without a certificate ARN, DomainSettings holds a zone to validate a new certificate in.
             aws_config = pulumi.Config("aws")
             us_east_1 = aws.Provider(
                 f"{name}-{CERTIFICATE_REGION}",

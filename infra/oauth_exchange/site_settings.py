@@ -70,6 +70,14 @@ class DomainSettings:
     hosted_zone_id: str | None = None
     certificate_arn: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.hosted_zone_id is None and self.certificate_arn is None:
+            raise ConfigError(
+                CUSTOM_DOMAIN_KEY,
+                "needs hostedZoneId (a Route 53 zone to validate a new certificate in) "
+                f"or certificateArn (an issued certificate in {CERTIFICATE_REGION})",
+            )
+
     @property
     def origin(self) -> str:
         return f"https://{self.domain}"
@@ -182,12 +190,6 @@ def _domain(value: Any) -> DomainSettings | None:
                 f"{CUSTOM_DOMAIN_KEY}.certificateArn",
                 f"is in {match['region']}; CloudFront only uses certificates from {CERTIFICATE_REGION}",
             )
-    if zone is None and arn is None:
-        raise ConfigError(
-            CUSTOM_DOMAIN_KEY,
-            "needs hostedZoneId (a Route 53 zone to validate a new certificate in) "
-            f"or certificateArn (an issued certificate in {CERTIFICATE_REGION})",
-        )
     return DomainSettings(domain=domain, hosted_zone_id=zone, certificate_arn=arn)
 
 

@@ -103,6 +103,7 @@ def _secret_names(config: pulumi.Config) -> frozenset[str]:
 
 def _refuse_unknown_keys() -> None:
     """A misspelt key (``customDomian``) would otherwise be ignored without a word."""
+    # The SDK has no public list of the keys it was given: read its config map and the CLI's variable.
     present = {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()}
     known = known_keys()
     for full_key in sorted(present):

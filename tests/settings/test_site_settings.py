@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from oauth_exchange.site_settings import (
     site_security_headers,
 )
 
+REPO = Path(__file__).resolve().parents[2]
 FUNCTION = "https://abc123.lambda-url.eu-west-1.on.aws"
 ZONE = "Z0123456789ABCDEFGHIJ"
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
@@ -235,3 +238,14 @@ def test_bad_csp_sources_are_refused_naming_the_directive_and_index(directive: s
 def test_bad_csp_shapes_are_refused_naming_the_key(value: Any, key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^oauth-exchange:{re.escape(key)}: "):
         _site(contentSecurityPolicy=value)
+
+
+def test_plain_modules_import_without_pulumi() -> None:
+    """The local stack installs no Pulumi: the package's plain modules must not pull it in."""
+    probe = (
+        "import sys; sys.path.insert(0, 'infra'); "
+        "import oauth_exchange, oauth_exchange.settings, oauth_exchange.site_settings, oauth_exchange.packaging; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pulumi', 'pulumi_aws')))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == "[]"
