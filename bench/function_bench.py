@@ -10,7 +10,7 @@ Everything is measured side by side in one run, over loopback:
   container (over HTTPS each one would also be a TLS handshake);
 * handler module import time and first-request time (secret fetch from a moto
   server over HTTP included), each in a fresh interpreter;
-* the size of the deployment zip (``infra.packaging.build_archive``: function/
+* the size of the deployment zip (``oauth_exchange.packaging.build_archive``: function/
   plus its arm64 wheels, deflated).
 """
 
@@ -30,13 +30,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "function"
-sys.path[:0] = [str(ROOT), str(FUNCTION_DIR)]
+sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR)]
 
 import boto3  # noqa: E402
 import httpx  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
 
-from infra.packaging import build_archive  # noqa: E402
+from oauth_exchange.packaging import build_archive  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 
 REDIRECT_URI = "http://127.0.0.1:8000/callback/github"

@@ -23,7 +23,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from infra.settings import ConfigError, check_origin, redirect_uris
+from oauth_exchange.settings import ConfigError, check_origin, redirect_uris
 from local.console import console
 from local.http_server import PortInUse
 from local.stack import PROVIDER, REPO, LocalStack, Log, MissingClientSecret

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.settings import (
+from oauth_exchange.settings import (
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     Settings,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.presets import PRESETS, Preset
+from oauth_exchange.presets import PRESETS, Preset
 
 NAMESPACE = "oauth-exchange"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -46,7 +46,8 @@ class ConfigError(ValueError):
     """Stack configuration that cannot be deployed; the message names the key."""
 
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{NAMESPACE}:{key}: {problem}")
+        full_key = key if ":" in key else f"{NAMESPACE}:{key}"  # e.g. aws:region is not ours
+        super().__init__(f"{full_key}: {problem}")
         self.key = key
 
 
@@ -265,9 +266,10 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
     )
 
 
-def allowed_origins(settings: Settings, site_origin: str) -> list[str]:
-    """The SPA origins the function serves: the site itself, then the extra ones."""
-    return list(dict.fromkeys([check_origin("site origin", site_origin), *settings.extra_origins]))
+def allowed_origins(settings: Settings, site_origin: str | None) -> list[str]:
+    """The SPA origins the function serves: the site itself (None when the stack deploys no site), then the extra ones."""
+    site = [] if site_origin is None else [check_origin("site origin", site_origin)]
+    return list(dict.fromkeys([*site, *settings.extra_origins]))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import Settings, client_secrets_json
-from infra.stack_config import Target
+from oauth_exchange.settings import Settings, client_secrets_json
+from oauth_exchange.stack_config import Target
 
 KEY_ADMIN_ACTIONS = [
     "kms:Create*",
