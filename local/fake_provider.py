@@ -10,11 +10,14 @@ GitHub style
     ``POST /login/oauth/access_token`` (form or JSON; JSON answer only with
     ``Accept: application/json``, otherwise form-encoded; errors are HTTP 200
     with ``error``/``error_description``/``error_uri``), ``GET /user``,
+    ``GET /user/emails``, ``GET /user/memberships/orgs/{org}``,
+    ``GET /orgs/{org}/teams/{team_slug}/memberships/{username}``,
     ``DELETE /applications/{client_id}/token``, ``GET /avatar.png``.
 RFC 6749 style
     ``GET /authorize``, ``POST /token`` (errors are HTTP 400, or 401
     ``invalid_client``), ``POST /revoke`` (RFC 7009: 200 even for unknown
-    tokens), ``GET /userinfo``, ``GET /avatar.png``.
+    tokens), ``GET /userinfo`` (OIDC: ``email`` and ``email_verified`` with
+    the ``email`` scope), ``GET /avatar.png``.
 
 Codes are single-use and burnt by any exchange attempt that passed client
 authentication. PKCE supports ``S256`` only. With ``refresh_tokens`` on, token
@@ -34,7 +37,11 @@ Usage::
 
 The server records everything it saw (``seen``), everything it issued and
 revoked, and how many TCP connections it accepted (``connections_accepted``).
-Setting ``client_secret`` at run time simulates a rotated secret.
+Setting ``client_secret`` at run time simulates a rotated secret. The user's
+GitHub organisations and teams (``orgs``, ``teams``: name -> membership
+state), emails (``emails``) and organisations that restrict OAuth apps
+(``restricted_orgs``) may be changed at run time too; ``user_api_outage``
+set to a status makes every endpoint that describes the user answer it.
 """
 
 from __future__ import annotations
@@ -77,6 +84,7 @@ DEFAULT_USER = {
     "id": 583231,
     "name": "The Octocat",
     "email": "octocat@example.com",
+    "email_verified": True,
 }
 
 
@@ -118,6 +126,9 @@ class FakeProvider:
         token_auth: str | None = None,
         app_name: str = "OAuth Exchange Demo",
         user: Mapping[str, Any] | None = None,
+        orgs: Mapping[str, str] | None = None,
+        teams: Mapping[str, str] | None = None,
+        emails: Iterable[Mapping[str, Any]] | None = None,
         code_ttl: float = 600.0,
         access_token_ttl: int = 28800,
         refresh_token_ttl: int = 15897600,
@@ -130,6 +141,12 @@ class FakeProvider:
         ``"client_secret_basic"`` makes the token and revocation endpoints
         accept only that method; None accepts either. ``keepalive_timeout``
         closes connections idle for that long, like a real front end.
+
+        ``orgs`` maps GitHub organisations to the user's membership state
+        (``"active"``, or ``"pending"`` for an invitation not yet accepted);
+        ``teams`` does the same for ``"org/team-slug"``. ``emails`` are
+        ``GET /user/emails`` entries; by default the user's email, verified
+        and primary.
         """
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
@@ -144,6 +161,11 @@ class FakeProvider:
         self.token_auth = token_auth
         self.app_name = app_name
         self.user = dict(DEFAULT_USER if user is None else user)
+        self.orgs = dict(orgs or {})
+        self.teams = dict(teams or {})
+        self.emails = [dict(entry) for entry in emails] if emails is not None else self._default_emails()
+        self.restricted_orgs: set[str] = set()
+        self.user_api_outage: int | None = None
         self.code_ttl = code_ttl
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
@@ -202,6 +224,7 @@ class FakeProvider:
                 "authorize": f"{base}/login/oauth/authorize",
                 "token": f"{base}/login/oauth/access_token",
                 "revoke": f"{base}/applications/{{client_id}}/token",
+                "api": base,
                 "user": f"{base}/user",
                 "avatar": f"{base}/avatar.png",
             }
@@ -310,6 +333,12 @@ class FakeProvider:
         with self._lock:
             info = self._state.refresh_tokens.pop(token, None)
         return info if info is not None and _alive(info.expires_at) else None
+
+    def _default_emails(self) -> list[dict[str, Any]]:
+        email = self.user.get("email")
+        if not email:
+            return []
+        return [{"email": email, "verified": bool(self.user.get("email_verified")), "primary": True, "visibility": "private"}]
 
     # -- for the protocol modules ------------------------------------------
 
