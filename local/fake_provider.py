@@ -236,9 +236,13 @@ class FakeProvider:
             "avatar": f"{base}/avatar.png",
         }
 
-    def provider_config(self, token_auth: str | None = None) -> dict[str, Any]:
-        """This provider's entry for OAUTH_CONFIG.providers."""
-        return {
+    def provider_config(self, token_auth: str | None = None, allow: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """This provider's entry for OAUTH_CONFIG.providers.
+
+        ``allow`` (``users``, ``orgs``, ``teams``, ``emails``, ``email_domains``)
+        becomes its access policy, checked against this fake's API.
+        """
+        entry: dict[str, Any] = {
             "client_id": self.client_id,
             "token_url": self.urls["token"],
             "token_auth": token_auth or self.token_auth or "client_secret_post",
@@ -248,6 +252,10 @@ class FakeProvider:
             "pkce": True,
             "redirect_uris": list(self.redirect_uris),
         }
+        if allow is not None:
+            where = {"check": "github", "api_url": self.urls["api"]} if self.style == GITHUB else {"check": "oidc", "userinfo_url": self.urls["user"]}
+            entry["allow"] = {**where, **allow}
+        return entry
 
     # -- what the consent page does, for tests that skip the browser -------
 
