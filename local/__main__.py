@@ -15,7 +15,8 @@ import sys
 import threading
 from types import FrameType
 
-from local.stack import LocalStack, Log
+from infra.settings import AllowList, ConfigError
+from local.stack import FAKE_ORGS, FAKE_TEAMS, LocalStack, Log
 
 DEFAULT_SITE_PORT = 8000
 
@@ -35,7 +36,29 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="configure GitHub with refresh: true, as for a GitHub App with expiring user tokens "
         "(the fake GitHub then issues 8-hour access tokens and rotating refresh tokens)",
     )
+    restrict = parser.add_argument_group(
+        "sign-in access policy",
+        f"who may sign in (anyone matching one entry; default: anyone). The fake GitHub's user is in org "
+        f"{', '.join(FAKE_ORGS)} and team {', '.join(FAKE_TEAMS)}.",
+    )
+    for flag, key, metavar, text in ALLOW_FLAGS:
+        restrict.add_argument(flag, dest=key, action="append", metavar=metavar, help=f"{text} (repeatable)")
     return parser.parse_args(argv)
+
+
+ALLOW_FLAGS = (
+    ("--allow-user", "users", "LOGIN", "allow the GitHub user LOGIN"),
+    ("--allow-org", "orgs", "ORG", "allow active members of the GitHub organisation ORG"),
+    ("--allow-team", "teams", "ORG/TEAM", "allow active members of the team (org/team-slug)"),
+    ("--allow-email", "emails", "ADDRESS", "allow the verified email ADDRESS"),
+    ("--allow-email-domain", "emailDomains", "DOMAIN", "allow verified emails @DOMAIN"),
+)
+
+
+def _allow(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """The ``allow`` the flags ask for; None when none was given."""
+    allow = {key: getattr(args, key) for _, key, _, _ in ALLOW_FLAGS if getattr(args, key)}
+    return allow or None
 
 
 def _printer() -> Log:
@@ -72,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             github_client_id=client_id,
             github_client_secret=client_secret,
             refresh_tokens=args.refresh_tokens,
+            allow=_allow(args),
             log=log,
         ).__enter__()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"Could not start: {error}. Is a port in use? Try --site-port 0 for a free one.", file=sys.stderr)
         return 1
@@ -99,9 +126,23 @@ def _announce(stack: LocalStack, log: Log) -> None:
         lines.append(f"  Fake provider:    {stack.provider.base_url}/ (signs you in as {stack.provider.user['login']})")
     else:
         lines.append(f"  Callback URL to register in your GitHub OAuth app: {stack.redirect_uri}")
+    allow = stack.settings.provider("github").allow
+    if allow.restricts:
+        rules = [f"{label} {', '.join(values)}" for label, values in _allow_rules(allow) if values]
+        lines.append(f"  Sign-in allowed for: {'; '.join(rules)}")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)
+
+
+def _allow_rules(allow: AllowList) -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        ("users", allow.users),
+        ("orgs", allow.orgs),
+        ("teams", allow.teams),
+        ("emails", allow.emails),
+        ("email domains", allow.email_domains),
+    ]
 
 
 if __name__ == "__main__":

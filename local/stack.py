@@ -38,6 +38,9 @@ REPO = Path(__file__).resolve().parent.parent
 FUNCTION_NAME = "oauth-exchange-local"
 FAKE_CLIENT_ID = "Iv1.local0123456789"
 PROVIDER = "github"
+FAKE_ORGS = {"octo-org": "active"}
+FAKE_TEAMS = {"octo-org/octo-team": "active"}
+"""Where the fake GitHub's user is a member, so an ``allow`` can be tried either way."""
 PROVIDER_LOG_POLL_SECONDS = 0.1
 
 Log = Callable[[str], None]
@@ -62,6 +65,11 @@ class LocalStack:
     GitHub App with expiring user tokens; the fake GitHub then issues access
     tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
     when None) with refresh tokens that rotate on every use.
+
+    ``allow`` is the provider's access policy as in stack config (``users``,
+    ``orgs``, ``teams``, ``emails``, ``emailDomains``); the fake GitHub's user
+    is an active member of ``FAKE_ORGS`` and ``FAKE_TEAMS`` (change
+    ``stack.provider.orgs`` / ``.teams`` to try other memberships).
     """
 
     def __init__(
@@ -75,6 +83,7 @@ class LocalStack:
         config: Mapping[str, Any] | None = None,
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
+        allow: Mapping[str, Any] | None = None,
         max_concurrency: int = 4,
         log: Log | None = None,
         site_root: Path = REPO / "site",
@@ -89,6 +98,7 @@ class LocalStack:
         self._config = dict(config or {})
         self._refresh_tokens = refresh_tokens
         self._access_token_ttl = access_token_ttl
+        self._allow = None if allow is None else dict(allow)
         self._max_concurrency = max_concurrency
         self._log = log
         self._site_root = site_root
@@ -136,6 +146,8 @@ class LocalStack:
                 client_secret=client_secret,
                 redirect_uris=(),
                 refresh_tokens=self._refresh_tokens,
+                orgs=FAKE_ORGS,
+                teams=FAKE_TEAMS,
                 port=provider_port,
                 **lifetime,
             ).start()
@@ -147,11 +159,14 @@ class LocalStack:
                 "tokenUrl": urls["token"],
                 "revokeUrl": urls["revoke"],
                 "userInfoUrl": urls["user"],
+                "apiBaseUrl": urls["api"],
                 "imageOrigins": [self.provider.base_url],
             }
         else:
             entry = {"clientId": client_id}
         entry["refresh"] = self._refresh_tokens
+        if self._allow is not None:
+            entry["allow"] = self._allow
         self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
