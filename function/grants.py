@@ -186,18 +186,22 @@ def redeem_code(call: ProviderCall, form: Mapping[str, str]) -> Redemption:
     were issued, they are revoked before the error propagates.
     """
     tokens = request_tokens(call, form)
+    return Redemption(tokens, _enforce_policy(call, tokens))
+
+
+def _enforce_policy(call: ProviderCall, tokens: dict[str, Any]) -> SignedInUser | None:
+    """The checked user, or None without a policy; tokens the policy refuses are revoked, then the error raised."""
     allow = call.provider.allow
     if allow is None:
-        return Redemption(tokens, None)
+        return None
     try:
-        user = access_policy.check(call, allow, tokens["access_token"])
+        return access_policy.check(call, allow, tokens["access_token"])
     except ExchangeError as refused:
         refused.log_detail = f"{refused.log_detail}; {_discard(call, tokens)}"
         raise
     except Exception:
         _discard(call, tokens)
         raise
-    return Redemption(tokens, user)
 
 
 def _discard(call: ProviderCall, tokens: Mapping[str, Any]) -> str:
@@ -222,10 +226,16 @@ def _discard(call: ProviderCall, tokens: Mapping[str, Any]) -> str:
 
 
 def refresh_tokens(call: ProviderCall, refresh_token: str) -> dict[str, Any]:
-    """New tokens for a refresh token (providers configured with ``refresh: true``)."""
+    """New tokens for a refresh token (providers configured with ``refresh: true``).
+
+    The access policy is checked again: someone who left the org since signing
+    in gets ``access_denied`` instead of another token.
+    """
     if not call.provider.refresh:
         raise ExchangeError("unsupported_grant_type", "This provider is not configured for refresh tokens.")
-    return request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+    tokens = request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+    _enforce_policy(call, tokens)
+    return tokens
 
 
 def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any]:

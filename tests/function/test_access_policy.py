@@ -300,3 +300,23 @@ def test_a_policy_the_function_cannot_read_exactly_is_a_configuration_error(allo
     """Fail closed: a misspelt or malformed restriction must never be read as "anyone"."""
     with pytest.raises(ConfigError, match=named):
         parsed_allow(allow)
+
+
+# -- refresh --------------------------------------------------------------------------
+
+
+def test_a_refresh_is_checked_again_and_refused_once_the_user_left_the_org(fake_provider, restrict, exchange_code, invoke, sensitive):
+    github = fake_provider("github", refresh_tokens=True, orgs={"octo-org": "active"})
+    restrict(github, {"orgs": ["octo-org"]})
+    first = sign_in(github, exchange_code)
+    assert first.status == 200
+    sensitive.add_tokens(first.body["refresh_token"])
+
+    github.orgs.clear()
+    reply = invoke("/token", {"provider": "github", "grant_type": "refresh_token", "refresh_token": first.body["refresh_token"]})
+
+    assert (reply.status, reply.body["error"]) == (403, "access_denied")
+    renewed = github.issued_access_tokens[-1]
+    assert renewed != first.body["access_token"]
+    assert renewed in github.revoked_tokens
+    assert sensitive.request_lines()[-1].detail.endswith("token revoked")
