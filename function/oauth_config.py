@@ -5,6 +5,8 @@ and is validated once per container. Anything wrong raises ``ConfigError`` whose
 message names the offending key and what is wrong with it, never the value, so
 it can be logged as it is. Keys this module does not know are ignored: the
 deploying program may carry extra information (authorize URLs, scopes, ...).
+The exception is a provider's ``allow``: an unknown key there could be a
+restriction misspelt, so it is an error rather than a door left open.
 """
 
 from __future__ import annotations
@@ -31,6 +33,32 @@ class ConfigError(ValueError):
     """The configuration is unusable; the message names the key at fault."""
 
 
+ACCESS_CHECKS = frozenset({"github", "oidc"})
+ALLOW_LISTS = ("users", "orgs", "teams", "emails", "email_domains")
+GITHUB_ONLY_LISTS = frozenset({"users", "orgs", "teams"})
+MAX_ALLOW_ENTRIES = 1000
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
+_TEAM = re.compile(r"[a-z0-9][a-z0-9-]{0,38}/[a-z0-9][a-z0-9_.-]{0,99}")
+_DOMAIN = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
+_ALLOW_ENTRY = {"users": _NAME, "orgs": _NAME, "teams": _TEAM, "emails": _EMAIL, "email_domains": _DOMAIN}
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """The sign-in access policy of a provider: who may sign in (anyone matching one entry)."""
+
+    check: str
+    """``github`` (GitHub's REST API at ``url``) or ``oidc`` (the OpenID Connect UserInfo endpoint ``url``)."""
+    url: str
+    users: frozenset[str] = frozenset()
+    orgs: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    """``org/team-slug``."""
+    emails: frozenset[str] = frozenset()
+    email_domains: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class ProviderSettings:
     name: str
@@ -45,6 +73,8 @@ class ProviderSettings:
     """Whether a PKCE code_verifier is required (RFC 7636); on unless the provider cannot do it."""
     redirect_uris: frozenset[str]
     """This provider's own callback URLs: a code is only ever redeemed for the provider it names."""
+    allow: AllowList | None = None
+    """Who may sign in; None lets in anyone the provider signs in."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +176,50 @@ def _provider(name: Any, entry: Any) -> ProviderSettings:
         refresh=refresh,
         pkce=pkce,
         redirect_uris=frozenset(_redirect_uris(entry.get("redirect_uris"), f"{key}.redirect_uris")),
+        allow=_allow(entry.get("allow"), f"{key}.allow"),
     )
+
+
+def _allow(value: Any, key: str) -> AllowList | None:
+    """An access policy, or None when there is none (absent, or every list empty)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object")
+    check = value.get("check")
+    if check not in ACCESS_CHECKS:
+        raise ConfigError(f"{key}.check must be github or oidc")
+    url_key = "api_url" if check == "github" else "userinfo_url"
+    unknown = sorted(set(value) - {"check", url_key, *ALLOW_LISTS})
+    if unknown:
+        raise ConfigError(f"{key} has an unknown key (known: check, {url_key}, {', '.join(ALLOW_LISTS)})")
+    lists = {name: _allow_entries(value.get(name, []), f"{key}.{name}", _ALLOW_ENTRY[name]) for name in ALLOW_LISTS}
+    if check == "oidc" and any(lists[name] for name in GITHUB_ONLY_LISTS):
+        raise ConfigError(f"{key}: users, orgs and teams are checked with GitHub's API only (check github)")
+    if not any(lists.values()):
+        return None
+    url = _url(value.get(url_key), f"{key}.{url_key}")
+    return AllowList(
+        check=check,
+        url=url.rstrip("/") if check == "github" else url,
+        users=frozenset(lists["users"]),
+        orgs=tuple(lists["orgs"]),
+        teams=tuple(lists["teams"]),
+        emails=frozenset(lists["emails"]),
+        email_domains=frozenset(lists["email_domains"]),
+    )
+
+
+def _allow_entries(value: Any, key: str, pattern: re.Pattern[str]) -> list[str]:
+    rule = f"{key} must be a list of at most {MAX_ALLOW_ENTRIES} names as the settings module writes them"
+    if not isinstance(value, list) or len(value) > MAX_ALLOW_ENTRIES:
+        raise ConfigError(rule)
+    entries = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, str) or len(entry) > 254 or not pattern.fullmatch(entry.lower()):
+            raise ConfigError(f"{key}[{index}] is not a valid entry")
+        entries.append(entry.lower())
+    return list(dict.fromkeys(entries))
 
 
 def _url(value: Any, key: str) -> str:

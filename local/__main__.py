@@ -23,10 +23,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from oauth_exchange.settings import ConfigError, check_origin, redirect_uris
+from oauth_exchange.settings import AllowList, ConfigError, check_origin, redirect_uris
 from local.console import console
 from local.http_server import PortInUse
-from local.stack import PROVIDER, REPO, LocalStack, Log, MissingClientSecret
+from local.stack import FAKE_ORGS, FAKE_TEAMS, PROVIDER, REPO, LocalStack, Log, MissingClientSecret
 from local.stack_file import StackFileError, read_stack_file
 
 DEFAULT_SITE_PORT = 8000
@@ -88,7 +88,29 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verbose", action="store_true", help="also print static-file requests, AWS SDK log records and moto's requests"
     )
+    restrict = parser.add_argument_group(
+        "sign-in access policy",
+        f"who may sign in (anyone matching one entry; default: anyone). The fake GitHub's user is in org "
+        f"{', '.join(FAKE_ORGS)} and team {', '.join(FAKE_TEAMS)}.",
+    )
+    for flag, key, metavar, text in ALLOW_FLAGS:
+        restrict.add_argument(flag, dest=key, action="append", metavar=metavar, help=f"{text} (repeatable)")
     return parser.parse_args(argv)
+
+
+ALLOW_FLAGS = (
+    ("--allow-user", "users", "LOGIN", "allow the GitHub user LOGIN"),
+    ("--allow-org", "orgs", "ORG", "allow active members of the GitHub organisation ORG"),
+    ("--allow-team", "teams", "ORG/TEAM", "allow active members of the team (org/team-slug)"),
+    ("--allow-email", "emails", "ADDRESS", "allow the verified email ADDRESS"),
+    ("--allow-email-domain", "emailDomains", "DOMAIN", "allow verified emails @DOMAIN"),
+)
+
+
+def _allow(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """The ``allow`` the flags ask for; None when none was given."""
+    allow = {key: getattr(args, key) for _, key, _, _ in ALLOW_FLAGS if getattr(args, key)}
+    return allow or None
 
 
 @dataclass
@@ -147,6 +169,7 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             client_secrets=plan.client_secrets,
             config=plan.config,
             refresh_tokens=args.refresh_tokens,
+            allow=_allow(args),
             site_root=plan.site_root,
             log=log,
             verbose=args.verbose,
@@ -225,9 +248,23 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         lines.append(f"  Callback URL to register in your {provider.label} OAuth app: {uris}")
     if len(names) > 1:
         lines.append(f"  Providers:        {', '.join(names)}")
+    allow = stack.settings.provider(PROVIDER).allow if PROVIDER in names else None
+    if allow is not None and allow.restricts:
+        rules = [f"{label} {', '.join(values)}" for label, values in _allow_rules(allow) if values]
+        lines.append(f"  Sign-in allowed for: {'; '.join(rules)}")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)
+
+
+def _allow_rules(allow: AllowList) -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        ("users", allow.users),
+        ("orgs", allow.orgs),
+        ("teams", allow.teams),
+        ("emails", allow.emails),
+        ("email domains", allow.email_domains),
+    ]
 
 
 if __name__ == "__main__":

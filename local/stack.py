@@ -40,6 +40,9 @@ REPO = Path(__file__).resolve().parent.parent
 FUNCTION_NAME = "oauth-exchange-local"
 FAKE_CLIENT_ID = "Iv1.local0123456789"
 PROVIDER = "github"
+FAKE_ORGS = {"octo-org": "active"}
+FAKE_TEAMS = {"octo-org/octo-team": "active"}
+"""Where the fake GitHub's user is a member, so an ``allow`` can be tried either way."""
 PROVIDER_LOG_POLL_SECONDS = 0.1
 FAKE_REPLACES = frozenset({"authorizeUrl", "tokenUrl", "revokeUrl", "userInfoUrl"})
 """An entry that names its own endpoints means a real server there, never the fake GitHub."""
@@ -79,6 +82,11 @@ class LocalStack:
     ``refresh``); the fake then issues access tokens that expire after
     ``access_token_ttl`` seconds (GitHub's 8 hours when None) with refresh
     tokens that rotate on every use.
+
+    ``allow`` is the provider's access policy as in stack config (``users``,
+    ``orgs``, ``teams``, ``emails``, ``emailDomains``); the fake GitHub's user
+    is an active member of ``FAKE_ORGS`` and ``FAKE_TEAMS`` (change
+    ``stack.provider.orgs`` / ``.teams`` to try other memberships).
     """
 
     def __init__(
@@ -94,6 +102,7 @@ class LocalStack:
         config: Mapping[str, Any] | None = None,
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
+        allow: Mapping[str, Any] | None = None,
         max_concurrency: int = 4,
         log: Log | None = None,
         verbose: bool = False,
@@ -120,6 +129,7 @@ class LocalStack:
         self._ports = (site_port, function_port, provider_port)
         self._config = dict(config or {})
         self._access_token_ttl = access_token_ttl
+        self._allow = None if allow is None else dict(allow)
         self._max_concurrency = max_concurrency
         self._log = log
         self._verbose = verbose
@@ -161,6 +171,8 @@ class LocalStack:
         entries = {name: dict(entry) for name, entry in self._entries.items()}
         if self._fake:
             entries[PROVIDER] = self._start_fake_github(entries[PROVIDER], provider_port)
+        if self._allow is not None:
+            entries[PROVIDER]["allow"] = self._allow
         self.settings: Settings = load_settings({**self._config, "providers": entries}, set(entries))
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
@@ -196,6 +208,8 @@ class LocalStack:
             client_secret=client_secret,
             redirect_uris=(),
             refresh_tokens=entry.get("refresh") in (True, "true"),
+            orgs=FAKE_ORGS,
+            teams=FAKE_TEAMS,
             port=port,
             **lifetime,
         ).start()
@@ -209,6 +223,7 @@ class LocalStack:
             "tokenUrl": urls["token"],
             "revokeUrl": urls["revoke"],
             "userInfoUrl": urls["user"],
+            "apiBaseUrl": urls["api"],
             "imageOrigins": [self.provider.base_url],
         }
 

@@ -38,6 +38,9 @@ _PROVIDER_KEYS = frozenset(
         "userInfoUrl",
         "pkce",
         "imageOrigins",
+        "allow",
+        "apiBaseUrl",
+        "oidcUserInfoUrl",
     }
 )
 
@@ -52,12 +55,35 @@ class ConfigError(ValueError):
 
 
 @dataclass(frozen=True)
+class AllowList:
+    """Who may sign in with a provider (``providers.<name>.allow``); empty means anyone.
+
+    Anyone matching one entry of any list is allowed. Names and addresses are
+    kept lower-cased: GitHub logins, org names and team slugs, and email
+    addresses as providers compare them, are case-insensitive.
+    """
+
+    users: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    """``org/team-slug``."""
+    emails: tuple[str, ...] = ()
+    email_domains: tuple[str, ...] = ()
+
+    @property
+    def restricts(self) -> bool:
+        return any((self.users, self.orgs, self.teams, self.emails, self.email_domains))
+
+
+@dataclass(frozen=True)
 class Provider(Preset):
     """A provider as deployed: preset endpoints merged with the stack's entry."""
 
     name: str
     client_id: str
     refresh: bool
+    allow: AllowList = AllowList()
+    """The sign-in access policy; ``scopes`` already include what checking it needs."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +222,17 @@ def _provider(name: str, entry: Any) -> Provider:
     label = pick("label", preset.label if preset else name)
     if not isinstance(label, str) or not label.strip() or len(label) > 64:
         raise ConfigError(f"{key}.label", "must be a short display name")
+    access_check = preset.access_check if preset else ("github" if revoke_style == "github" else "oidc")
+    api_base = pick("apiBaseUrl", preset.api_base_url if preset else None)
+    api_base_url = None if api_base is None else check_url(f"{key}.apiBaseUrl", api_base).rstrip("/")
+    oidc_userinfo = pick("oidcUserInfoUrl", preset.oidc_userinfo_url if preset else userinfo_url)
+    oidc_userinfo_url = None if oidc_userinfo is None else check_url(f"{key}.oidcUserInfoUrl", oidc_userinfo)
+    allow = _allow(f"{key}.allow", entry.get("allow"), access_check, label)
+    if allow.restricts and access_check == "github" and api_base_url is None:
+        raise ConfigError(f"{key}.apiBaseUrl", "is needed to check allow: the GitHub API base, e.g. https://api.github.com")
+    if allow.restricts and access_check == "oidc" and oidc_userinfo_url is None:
+        raise ConfigError(f"{key}.oidcUserInfoUrl", "is needed to check allow: the OpenID Connect UserInfo endpoint")
+    scopes = _scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ())
     return Provider(
         name=name,
         label=label,
@@ -206,11 +243,125 @@ def _provider(name: str, entry: Any) -> Provider:
         revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url),
         revoke_style=revoke_style,
         userinfo_url=None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url),
-        scopes=_scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ()),
+        scopes=scopes + tuple(s for s in access_policy_scopes(allow, access_check) if not _scope_granted(s, scopes)),
         refresh=_bool(f"{key}.refresh", entry.get("refresh"), False),
         pkce=_bool(f"{key}.pkce", entry.get("pkce"), preset.pkce if preset else True),
         image_origins=tuple(check_origin(f"{key}.imageOrigins", o) for o in image_origins),
+        api_base_url=api_base_url,
+        access_check=access_check,
+        oidc_userinfo_url=oidc_userinfo_url,
+        allow=allow,
     )
+
+
+# -- Sign-in access policy ----------------------------------------------------
+
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+"""A GitHub login or organisation name (up to 39 characters)."""
+_TEAM_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+_EMAIL_LOCAL = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
+_ALLOW_KEYS = {"github": ("users", "orgs", "teams", "emails", "emailDomains"), "oidc": ("emails", "emailDomains")}
+_IMPLIED_SCOPES = {"read:org": ("read:org", "write:org", "admin:org"), "user:email": ("user:email", "user")}
+
+
+def _scope_granted(scope: str, scopes: tuple[str, ...]) -> bool:
+    return any(s in scopes for s in _IMPLIED_SCOPES.get(scope, (scope,)))
+
+
+def access_policy_scopes(allow: AllowList, access_check: str) -> tuple[str, ...]:
+    """The scopes the function needs to check ``allow``: the settings add them to the authorize request."""
+    if access_check == "github":
+        needed = []
+        if allow.orgs or allow.teams:
+            needed.append("read:org")
+        if allow.emails or allow.email_domains:
+            needed.append("user:email")
+        return tuple(needed)
+    return ("openid", "email") if allow.emails or allow.email_domains else ()
+
+
+def _allow(key: str, value: Any, access_check: str, label: str) -> AllowList:
+    if value is None:
+        return AllowList()
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "must be an object like {orgs: [my-org]}")
+    known = _ALLOW_KEYS[access_check]
+    for name in value:
+        if name in known:
+            continue
+        if name in _ALLOW_KEYS["github"]:
+            raise ConfigError(f"{key}.{name}", f"is checked with GitHub's API only; {label} can be restricted by {' or '.join(known)}")
+        raise ConfigError(f"{key}.{name}", f"unknown setting; known: {', '.join(known)}")
+    return AllowList(
+        users=_allow_list(f"{key}.users", value.get("users"), _github_name, "GitHub logins like octocat"),
+        orgs=_allow_list(f"{key}.orgs", value.get("orgs"), _github_name, "GitHub organisation names like my-org"),
+        teams=_allow_list(f"{key}.teams", value.get("teams"), _team, "teams like my-org/my-team (org/team-slug)"),
+        emails=_allow_list(f"{key}.emails", value.get("emails"), _email, "email addresses like ada@example.com"),
+        email_domains=_allow_list(
+            f"{key}.emailDomains", value.get("emailDomains"), _domain, "email domains like example.com (no @)"
+        ),
+    )
+
+
+def _allow_list(key: str, value: Any, normalise: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(key, f"must be a list of {what}, e.g. set with pulumi config set --path '{key}[0]' <value>")
+    items = []
+    for index, item in enumerate(value):
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)  # a numeric org name, parsed as a number by YAML
+        normalised = normalise(item.strip()) if isinstance(item, str) else None
+        if normalised is None:
+            raise ConfigError(f"{key}[{index}]", f"{item!r} is not one of {what}")
+        items.append(normalised)
+    return tuple(dict.fromkeys(items))
+
+
+def _github_name(value: str) -> str | None:
+    return value.lower() if _GITHUB_NAME.fullmatch(value) else None
+
+
+def _team(value: str) -> str | None:
+    org, slash, slug = value.partition("/")
+    if not slash or not _GITHUB_NAME.fullmatch(org) or not _TEAM_SLUG.fullmatch(slug):
+        return None
+    return f"{org}/{slug}".lower()
+
+
+def _domain(value: str) -> str | None:
+    domain = value.lower()
+    return domain if _DOMAIN.fullmatch(domain) else None
+
+
+def _email(value: str) -> str | None:
+    local, at, domain = value.lower().rpartition("@")
+    if not at or len(value) > 254 or not _EMAIL_LOCAL.fullmatch(local) or _domain(domain) is None:
+        return None
+    return f"{local}@{domain}"
+
+
+def access_policy_config(provider: Provider) -> dict[str, Any] | None:
+    """The provider's ``allow`` as the function checks it (``OAUTH_CONFIG.providers.<name>.allow``); None: anyone."""
+    allow = provider.allow
+    if not allow.restricts:
+        return None
+    config: dict[str, Any] = {"check": provider.access_check}
+    if provider.access_check == "github":
+        config["api_url"] = provider.api_base_url
+    else:
+        config["userinfo_url"] = provider.oidc_userinfo_url
+    lists = {
+        "users": allow.users,
+        "orgs": allow.orgs,
+        "teams": allow.teams,
+        "emails": allow.emails,
+        "email_domains": allow.email_domains,
+    }
+    config.update({name: list(items) for name, items in lists.items() if items})
+    return config
 
 
 def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> Settings:
@@ -326,6 +477,7 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
                 "refresh": p.refresh,
                 "pkce": p.pkce,
                 "redirect_uris": redirect_uris(settings, site_origin, p),
+                **_allow_entry(p),
             }
             for p in settings.providers
         },
@@ -333,6 +485,11 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
         "timeout_seconds": settings.timeout_seconds,
         "secret_cache_seconds": settings.secret_cache_seconds,
     }
+
+
+def _allow_entry(provider: Provider) -> dict[str, Any]:
+    policy = access_policy_config(provider)
+    return {} if policy is None else {"allow": policy}
 
 
 FUNCTION_LOG_FORMAT = "JSON"
