@@ -5,6 +5,9 @@
        └──POST /token──▶ ExchangeFunction (function URL, CORS = the site's origins)
                             └──reads──▶ ClientSecret (Secrets Manager, KMS)
 
+    CMS popup ──GET /auth, /callback/<provider>──▶ ExchangeFunction (only with oauth-exchange:cms;
+                                                  cookies signed with CmsSigningKey, kept in ClientSecret)
+
 The site's distribution comes first (the function's CORS names its domain);
 the SPA's files are published last (``config.js`` names the function URL).
 """
@@ -14,9 +17,10 @@ from pathlib import Path
 import pulumi
 
 from infra.client_secret import ClientSecret, ClientSecretArgs
+from infra.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
 from infra.exchange_function import ExchangeFunction, ExchangeFunctionArgs
 from infra.packaging import build_archive
-from infra.settings import callback_urls
+from infra.settings import CMS_AUTH_ENDPOINT, callback_urls, cms_base_url, cms_callback_urls
 from infra.stack_config import deployment_target, read_stack_config
 from infra.static_site import StaticSite, StaticSiteArgs
 
@@ -28,8 +32,15 @@ target = deployment_target()
 archive = build_archive(ROOT / "function", ROOT / ".build")
 
 site = StaticSite("site", StaticSiteArgs(settings=settings, target=target, site_dir=ROOT / "site"))
+cms_signing_key = CmsSigningKey("cms-signing-key", CmsSigningKeyArgs(settings=settings)) if settings.cms else None
 client_secret = ClientSecret(
-    "client-secret", ClientSecretArgs(settings=settings, target=target, client_secrets=stack_config.client_secrets)
+    "client-secret",
+    ClientSecretArgs(
+        settings=settings,
+        target=target,
+        client_secrets=stack_config.client_secrets,
+        cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+    ),
 )
 function = ExchangeFunction(
     "function",
@@ -50,3 +61,7 @@ pulumi.export("callbackUrls", site.origin.apply(lambda origin: callback_urls(set
 pulumi.export("secretArn", client_secret.secret_arn)
 pulumi.export("bucketName", site.bucket_name)
 pulumi.export("distributionId", site.distribution_id)
+if settings.cms:
+    pulumi.export("cmsBaseUrl", function.url.apply(cms_base_url))
+    pulumi.export("cmsAuthEndpoint", CMS_AUTH_ENDPOINT)
+    pulumi.export("cmsCallbackUrls", function.url.apply(lambda url: cms_callback_urls(settings, url)))

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from infra.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 
-OBJECT_KEYS = ("providers", "extraOrigins")
+OBJECT_KEYS = ("providers", "extraOrigins", "cms")
 SCALAR_KEYS = (
     "callbackPath",
     "timeoutSeconds",

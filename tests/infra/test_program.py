@@ -80,7 +80,7 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
-    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY}
+    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY, "cms"}
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(
         project_defaults()
