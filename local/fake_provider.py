@@ -168,6 +168,8 @@ class FakeProvider:
         self.issued_access_tokens: list[str] = []
         self.issued_refresh_tokens: list[str] = []
         self.revoked_tokens: list[str] = []
+        self.api_extensions: list[Any] = []
+        """Further APIs this fake serves (e.g. ``fake_github_repo.FakeRepository``): tried before its own routes."""
 
         self._state = _State()
         self._lock = threading.Lock()
@@ -500,7 +502,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         seen = self._read()
-        if seen is None:
+        if seen is None or self._extension(seen):
             return
         github = self.provider.style == GITHUB
         routes = {
@@ -546,7 +548,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         """CORS preflight for the user endpoint the SPA calls with a bearer token."""
         seen = self._read()
-        if seen is None:
+        if seen is None or self._extension(seen):
             return
         headers = self._cors_headers(seen)
         if headers:
@@ -561,6 +563,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _not_found(self) -> None:
         self._json(404, {"message": "Not Found"})
+
+    def _extension(self, seen: SeenRequest) -> bool:
+        """Whether an API plugged into the fake (``api_extensions``) answered the request."""
+        for extension in self.provider.api_extensions:
+            answer = extension.answer(seen.method, seen.path, seen.query, seen.headers)
+            if answer is not None:
+                body = b"" if answer.body is None else json.dumps(answer.body).encode()
+                self._send(answer.status, body, "application/json; charset=utf-8", answer.headers)
+                return True
+        return False
 
     # -- authorization page ----------------------------------------------------
 

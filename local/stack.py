@@ -24,11 +24,16 @@ from infra.settings import (
     Settings,
     allowed_origins,
     client_secrets_json,
+    cms_callback_urls,
+    cms_origins,
     function_config_json,
     load_settings,
     redirect_uris,
 )
+from local import decap_cms
+from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool
+from local.fake_github_repo import FakeRepository
 from local.fake_provider import FakeProvider
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
@@ -39,6 +44,7 @@ FUNCTION_NAME = "oauth-exchange-local"
 FAKE_CLIENT_ID = "Iv1.local0123456789"
 PROVIDER = "github"
 PROVIDER_LOG_POLL_SECONDS = 0.1
+CMS_REPO = "octocat/website"
 
 Log = Callable[[str], None]
 
@@ -62,6 +68,10 @@ class LocalStack:
     GitHub App with expiring user tokens; the fake GitHub then issues access
     tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
     when None) with refresh tokens that rotate on every use.
+
+    ``cms`` turns on CMS popup mode and serves a Decap CMS admin page on its
+    own origin (``cms_port``) for the repository ``cms_repo``; the fake
+    GitHub then also serves that repository's API.
     """
 
     def __init__(
@@ -76,6 +86,9 @@ class LocalStack:
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
         max_concurrency: int = 4,
+        cms: bool = False,
+        cms_port: int = 0,
+        cms_repo: str = CMS_REPO,
         log: Log | None = None,
         site_root: Path = REPO / "site",
         function_root: Path = REPO / "function",
@@ -90,6 +103,12 @@ class LocalStack:
         self._refresh_tokens = refresh_tokens
         self._access_token_ttl = access_token_ttl
         self._max_concurrency = max_concurrency
+        self._cms = cms
+        self._cms_port = cms_port
+        self.cms_repo = cms_repo
+        self.cms_site: CmsAdminSite | None = None
+        self.repository: FakeRepository | None = None
+        self._cms_signing_keys: str | None = None
         self._log = log
         self._site_root = site_root
         self._function_root = function_root
@@ -125,6 +144,10 @@ class LocalStack:
         self.site_url = self.site.url
         self.function_url = self.emulator.url
         self.function_origin = self.emulator.origin
+        if self._cms:
+            self.cms_site = CmsAdminSite(decap_cms.ensure_installed(self._log or _stderr), self._cms_port, log=self._log)
+            self._exit.callback(self.cms_site.stop)
+            self._config.setdefault("cms", {"origins": [self.cms_site.origin]})
 
         client_id, client_secret = self._github
         if client_id is None:
@@ -156,12 +179,16 @@ class LocalStack:
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
+            if self.settings.cms is not None:
+                self._serve_cms_repository(self.provider)
             if self._log is not None:
                 self._watch_provider(self.provider, self._log)
 
+        if self.settings.cms is not None:
+            self._cms_signing_keys = secrets.token_urlsafe(48)
         self.secret_arn = self.secrets.create_secret(
             f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, {PROVIDER: client_secret}),
+            client_secrets_json(self.settings, {PROVIDER: client_secret}, self._cms_signing_keys),
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -176,11 +203,27 @@ class LocalStack:
         self._exit.callback(self.containers.close)
         self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
         self.site.serve(self.settings, self.function_url)
+        if self.cms_site is not None:
+            api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
+            self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+
+    def _serve_cms_repository(self, provider: FakeProvider) -> None:
+        """The fake GitHub serves the CMS's repository, to the CMS origins, and redirects to the CMS callbacks."""
+        provider.allowed_origins = list(dict.fromkeys([*provider.allowed_origins, *cms_origins(self.settings, self.site_origin)]))
+        provider.redirect_uris = [*provider.redirect_uris, *cms_callback_urls(self.settings, self.function_url).values()]
+        owner, _, name = self.cms_repo.partition("/")
+        self.repository = FakeRepository(
+            owner,
+            name,
+            allowed_origins=lambda: provider.allowed_origins,
+            token_is_valid=lambda token: token in provider.active_access_tokens(),
+        )
+        provider.api_extensions.append(self.repository)
 
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
         return {
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin),
+            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,
@@ -214,10 +257,16 @@ class LocalStack:
         self._exit.callback(thread.join)
 
     @property
+    def cms_callback_url(self) -> str:
+        """The CMS popup's callback URL: what to register at the provider for CMS sign-ins."""
+        return cms_callback_urls(self.settings, self.function_url)[PROVIDER]
+
+    @property
     def redirect_uri(self) -> str:
         """The SPA's callback URL: what to register at the provider."""
         return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
 
     def put_client_secret(self, value: str) -> None:
         """Replace the client secret in Secrets Manager, as a rotation would."""
-        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, {PROVIDER: value}))
+        document = client_secrets_json(self.settings, {PROVIDER: value}, self._cms_signing_keys)
+        self.secrets.put_secret_value(self.secret_arn, document)
