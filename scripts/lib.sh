@@ -45,3 +45,13 @@ pip_install() {
   grep -v -e "neither a file nor a directory" -e "^$" "$log" || true
   rm -f "$log"
 }
+
+# Decap CMS's published bundle, for the CMS browser tests and run-local --cms:
+# fetched from the npm registry into .cache/ (gitignored) once, then reused.
+ensure_decap_cms() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "Installing Debian's npm to fetch Decap CMS from the npm registry..."
+    apt_install npm
+  fi
+  "$PYTHON" -m local.decap_cms
+}
