@@ -18,6 +18,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -26,6 +27,7 @@ import pytest
 import client_secrets
 import cms
 import grants
+from cms_page import NO_ANSWER, NO_OPENER
 from exchange_errors import ExchangeError
 from local.fake_provider import FakeProvider
 from signed_cookie import SigningKeys, derive, seal
@@ -820,3 +822,10 @@ def test_without_cms_mode_the_routes_do_not_exist(github, invoke, path):
     assert (reply.status, reply.body["error"]) == (404, "not_found")
     assert reply.headers == SPEC_HEADERS
     assert github.seen == []
+
+
+def test_the_readme_troubleshooting_says_what_the_pages_say():
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().replace("> ", "").split())
+
+    for paragraph in (*NO_OPENER, *NO_ANSWER):
+        assert " ".join(paragraph.split()) in readme
