@@ -4,6 +4,8 @@
        │
        └──POST /token──▶ ExchangeFunction (function URL, CORS = the site's origins)
                             └──reads──▶ ClientSecret (Secrets Manager, KMS)
+    CMS popup ──GET /auth, /callback/<provider>──▶ ExchangeFunction (only with oauth-exchange:cms;
+                                                  cookies signed with CmsSigningKey, kept in ClientSecret)
 
 All three are composed by ``OAuthExchange`` (infra/oauth_exchange), the same
 component any other Pulumi program can install and use; this program reads the
@@ -19,6 +21,7 @@ sys.path.insert(0, str(ROOT / "infra"))  # this checkout's oauth_exchange, not a
 import pulumi  # noqa: E402
 
 from oauth_exchange import OAuthExchange, OAuthExchangeArgs, read_stack_config  # noqa: E402
+from oauth_exchange.settings import CMS_AUTH_ENDPOINT  # noqa: E402
 
 stack_config = read_stack_config()
 exchange = OAuthExchange(
@@ -44,3 +47,7 @@ else:
     pulumi.export("allowedOrigins", exchange.origins)
     pulumi.export("configJs", exchange.config_js)
     pulumi.export("connectSrc", exchange.connect_src)
+if exchange.cms_base_url is not None:
+    pulumi.export("cmsBaseUrl", exchange.cms_base_url)
+    pulumi.export("cmsAuthEndpoint", CMS_AUTH_ENDPOINT)
+    pulumi.export("cmsCallbackUrls", exchange.cms_callback_urls)

@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 
+import cms
 import token_api
 from container import Container, Invocation
 from exchange_errors import ExchangeError
@@ -52,7 +53,7 @@ def handle(request: ExchangeRequest) -> ExchangeResponse:
     note = RequestNote()
     try:
         response = _dispatch(_current_container(), request, note)
-        outcome = "ok"
+        outcome = note.outcome or "ok"
     except ExchangeError as exc:
         response = error_response(exc)
         outcome = exc.error
@@ -124,6 +125,8 @@ def _route(request: ExchangeRequest) -> tuple[str, Callable[[Invocation], Exchan
     """The mode serving a path, and the route name its log line shows."""
     if request.path in token_api.ROUTES:
         return request.path, token_api.handle
+    if cms.serves(request.path):
+        return cms.route_name(request.path), cms.handle
     return None
 
 

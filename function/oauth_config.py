@@ -27,6 +27,9 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 MAX_TIMEOUT_SECONDS = 60.0
 DEFAULT_SECRET_CACHE_SECONDS = 300.0
 MAX_SECRET_CACHE_SECONDS = 3600.0
+DEFAULT_CMS_STATE_SECONDS = 600
+CMS_SCOPE = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,128}")
+"""An RFC 6749 scope token without a comma: CMSs send their scopes comma-separated."""
 
 
 class ConfigError(ValueError):
@@ -84,6 +87,29 @@ class OAuthConfig:
     timeout_seconds: float
     secret_cache_seconds: float
     secrets_arn: str
+    cms: CmsSettings | None = None
+    """CMS popup mode; None when the stack does not serve CMSs."""
+
+
+@dataclass(frozen=True)
+class CmsProvider:
+    """A provider a CMS may sign in with: where its consent page is, which scopes a CMS may ask for."""
+
+    name: str
+    authorize_url: str
+    scopes: tuple[str, ...]
+    required_scopes: tuple[str, ...] = ()
+    """Asked for whatever the CMS asks: what the provider's access policy needs to check the user."""
+
+
+@dataclass(frozen=True)
+class CmsSettings:
+    origins: tuple[str, ...]
+    """The exact origins of the CMS admin pages: the only targets a sign-in is ever posted to."""
+    providers: Mapping[str, CmsProvider]
+    callback_origin: str | None
+    """The function's own origin for redirect URIs when the stack knows it; None: the function URL's domain."""
+    state_seconds: int
 
 
 def load_config(environ: Mapping[str, str]) -> OAuthConfig:
@@ -127,6 +153,7 @@ def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
             zero_allowed=True,
         ),
         secrets_arn=secrets_arn,
+        cms=_cms(document.get("cms"), parsed_providers),
     )
 
 
@@ -275,6 +302,51 @@ def _origin(value: Any, key: str) -> str:
     ):
         raise ConfigError(rule)
     return value.lower()
+
+
+def _cms(value: Any, providers: Mapping[str, ProviderSettings]) -> CmsSettings | None:
+    if value is None:
+        return None
+    key = "OAUTH_CONFIG.cms"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object")
+    origins = value.get("origins")
+    if not isinstance(origins, list) or not origins:
+        raise ConfigError(f"{key}.origins must be a non-empty list of origins")
+    entries = value.get("providers")
+    if not isinstance(entries, dict) or not entries:
+        raise ConfigError(f"{key}.providers must be a non-empty object")
+    cms_providers = {}
+    for name, entry in entries.items():
+        entry_key = f"{key}.providers.{name}"
+        if name not in providers:
+            raise ConfigError(f"{entry_key} is not one of OAUTH_CONFIG.providers")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{entry_key} must be an object")
+        scopes = entry.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) and CMS_SCOPE.fullmatch(s) for s in scopes):
+            raise ConfigError(f"{entry_key}.scopes must be a non-empty list of scope names")
+        required = entry.get("required_scopes", [])
+        if not isinstance(required, list) or not all(isinstance(s, str) and CMS_SCOPE.fullmatch(s) for s in required):
+            raise ConfigError(f"{entry_key}.required_scopes must be a list of scope names")
+        cms_providers[name] = CmsProvider(
+            name=name,
+            authorize_url=_url(entry.get("authorize_url"), f"{entry_key}.authorize_url"),
+            scopes=tuple(scopes),
+            required_scopes=tuple(required),
+        )
+    callback_origin = value.get("callback_origin")
+    if callback_origin is not None:
+        callback_origin = _origin(callback_origin, f"{key}.callback_origin")
+    state_seconds = value.get("state_seconds", DEFAULT_CMS_STATE_SECONDS)
+    if isinstance(state_seconds, bool) or not isinstance(state_seconds, int) or not 60 <= state_seconds <= 3600:
+        raise ConfigError(f"{key}.state_seconds must be a whole number from 60 to 3600")
+    return CmsSettings(
+        origins=tuple(dict.fromkeys(_origin(o, f"{key}.origins[{i}]") for i, o in enumerate(origins))),
+        providers=cms_providers,
+        callback_origin=callback_origin,
+        state_seconds=state_seconds,
+    )
 
 
 def _number(value: Any, key: str, *, maximum: float, zero_allowed: bool) -> float:

@@ -94,7 +94,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         """CORS preflight for the APIs the SPA calls with a bearer token."""
         seen = self._read()
-        if seen is None:
+        if seen is None or self._extension(seen):
             return
         headers = self.cors_headers(seen)
         if headers:
@@ -109,7 +109,7 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         seen = self._read()
-        if seen is None:
+        if seen is None or self._extension(seen):
             return
         for candidate in self.routes:
             if candidate.method != seen.method:
@@ -119,6 +119,16 @@ class FakeHandler(BaseHTTPRequestHandler):
                 candidate.serve(self, seen, match)
                 return
         self.not_found()
+
+    def _extension(self, seen: SeenRequest) -> bool:
+        """Whether an API plugged into the fake (``provider.api_extensions``) answered the request."""
+        for extension in self.provider.api_extensions:
+            answer = extension.answer(seen.method, seen.path, seen.query, seen.headers)
+            if answer is not None:
+                body = b"" if answer.body is None else json.dumps(answer.body).encode()
+                self.send_answer(answer.status, body, "application/json; charset=utf-8", answer.headers)
+                return True
+        return False
 
     def _read(self) -> SeenRequest | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

@@ -177,6 +177,8 @@ class FakeProvider:
         self.issued_access_tokens: list[str] = []
         self.issued_refresh_tokens: list[str] = []
         self.revoked_tokens: list[str] = []
+        self.api_extensions: list[Any] = []
+        """Further APIs this fake serves (e.g. ``fake_github_repo.FakeRepository``): tried before its own routes."""
 
         self._state = _State()
         self._lock = threading.Lock()

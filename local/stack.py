@@ -25,12 +25,17 @@ from oauth_exchange.settings import (
     allowed_origins,
     callback_urls,
     client_secrets_json,
+    cms_callback_urls,
+    cms_origins,
     function_config_json,
     load_settings,
     redirect_uris,
     spa_config,
 )
+from local import decap_cms
+from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool
+from local.fake_github_repo import FakeRepository
 from local.fake_provider import FakeProvider
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
@@ -46,6 +51,7 @@ FAKE_TEAMS = {"octo-org/octo-team": "active"}
 PROVIDER_LOG_POLL_SECONDS = 0.1
 FAKE_REPLACES = frozenset({"authorizeUrl", "tokenUrl", "revokeUrl", "userInfoUrl"})
 """An entry that names its own endpoints means a real server there, never the fake GitHub."""
+CMS_REPO = "octocat/website"
 
 Log = Callable[[str], None]
 
@@ -87,6 +93,10 @@ class LocalStack:
     ``orgs``, ``teams``, ``emails``, ``emailDomains``); the fake GitHub's user
     is an active member of ``FAKE_ORGS`` and ``FAKE_TEAMS`` (change
     ``stack.provider.orgs`` / ``.teams`` to try other memberships).
+
+    ``cms`` turns on CMS popup mode and serves a Decap CMS admin page on its
+    own origin (``cms_port``) for the repository ``cms_repo``; the fake
+    GitHub then also serves that repository's API.
     """
 
     def __init__(
@@ -104,6 +114,9 @@ class LocalStack:
         access_token_ttl: int | None = None,
         allow: Mapping[str, Any] | None = None,
         max_concurrency: int = 4,
+        cms: bool = False,
+        cms_port: int = 0,
+        cms_repo: str = CMS_REPO,
         log: Log | None = None,
         verbose: bool = False,
         site_root: Path = REPO / "site",
@@ -131,6 +144,12 @@ class LocalStack:
         self._access_token_ttl = access_token_ttl
         self._allow = None if allow is None else dict(allow)
         self._max_concurrency = max_concurrency
+        self._cms = cms
+        self._cms_port = cms_port
+        self.cms_repo = cms_repo
+        self.cms_site: CmsAdminSite | None = None
+        self.repository: FakeRepository | None = None
+        self._cms_signing_keys: str | None = None
         self._log = log
         self._verbose = verbose
         self._site_root = site_root
@@ -167,6 +186,10 @@ class LocalStack:
         self.site_url = self.site.url
         self.function_url = self.emulator.url
         self.function_origin = self.emulator.origin
+        if self._cms:
+            self.cms_site = CmsAdminSite(decap_cms.ensure_installed(self._log or _stderr), self._cms_port, log=self._log)
+            self._exit.callback(self.cms_site.stop)
+            self._config.setdefault("cms", {"origins": [self.cms_site.origin]})
 
         entries = {name: dict(entry) for name, entry in self._entries.items()}
         if self._fake:
@@ -177,12 +200,16 @@ class LocalStack:
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
+            if self.settings.cms is not None:
+                self._serve_cms_repository(self.provider)
             if self._log is not None:
                 self._watch_provider(self.provider, self._log)
 
+        if self.settings.cms is not None:
+            self._cms_signing_keys = secrets.token_urlsafe(48)
         self.secret_arn = self.secrets.create_secret(
             f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, self._client_secrets),
+            client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys),
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -197,6 +224,22 @@ class LocalStack:
         self._exit.callback(self.containers.close)
         self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
         self.site.serve(self.settings, self.function_url)
+        if self.cms_site is not None:
+            api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
+            self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+
+    def _serve_cms_repository(self, provider: FakeProvider) -> None:
+        """The fake GitHub serves the CMS's repository, to the CMS origins, and redirects to the CMS callbacks."""
+        provider.allowed_origins = list(dict.fromkeys([*provider.allowed_origins, *cms_origins(self.settings, self.site_origin)]))
+        provider.redirect_uris = [*provider.redirect_uris, *cms_callback_urls(self.settings, self.function_url).values()]
+        owner, _, name = self.cms_repo.partition("/")
+        self.repository = FakeRepository(
+            owner,
+            name,
+            allowed_origins=lambda: provider.allowed_origins,
+            token_is_valid=lambda token: token in provider.active_access_tokens(),
+        )
+        provider.api_extensions.append(self.repository)
 
     def _start_fake_github(self, entry: dict[str, Any], port: int) -> dict[str, Any]:
         """Start the fake GitHub; the entry with its endpoints (and its own client id and secret)."""
@@ -240,7 +283,7 @@ class LocalStack:
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
         return {
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin),
+            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,
@@ -274,6 +317,11 @@ class LocalStack:
         self._exit.callback(thread.join)
 
     @property
+    def cms_callback_url(self) -> str:
+        """The CMS popup's callback URL: what to register at the provider for CMS sign-ins."""
+        return cms_callback_urls(self.settings, self.function_url)[PROVIDER]
+
+    @property
     def redirect_uri(self) -> str:
         """The SPA's callback URL: what to register at the provider."""
         return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
@@ -281,4 +329,5 @@ class LocalStack:
     def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
         """Replace one provider's client secret in Secrets Manager, as a rotation would."""
         self._client_secrets[provider] = value
-        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, self._client_secrets))
+        document = client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys)
+        self.secrets.put_secret_value(self.secret_arn, document)

@@ -21,9 +21,19 @@ import pulumi
 
 from oauth_exchange.assets import function_dir
 from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
+from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
 from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
 from oauth_exchange.packaging import Archive, PackagingError, build_archive
-from oauth_exchange.settings import ConfigError, Settings, allowed_origins, callback_urls, config_js, spa_config
+from oauth_exchange.settings import (
+    ConfigError,
+    Settings,
+    allowed_origins,
+    callback_urls,
+    cms_base_url,
+    cms_callback_urls,
+    config_js,
+    spa_config,
+)
 from oauth_exchange.site_settings import SiteSettings, connect_sources
 from oauth_exchange.stack_config import StackConfigError, Target, deployment_target
 from oauth_exchange.static_site import StaticSite, StaticSiteArgs
@@ -73,6 +83,10 @@ class OAuthExchange(pulumi.ComponentResource):
     """The sources the SPA fetches from: what a site served elsewhere allows in its CSP ``connect-src``."""
     site: StaticSite | None
     """The deployed site, or None when ``site.deploy`` is false."""
+    cms_base_url: pulumi.Output[str] | None
+    """CMS popup mode: the ``base_url`` of the CMS's ``config.yml`` (None without ``cms``)."""
+    cms_callback_urls: pulumi.Output[dict[str, list[str]]] | None
+    """CMS popup mode: the function's callback URL per provider, to register at the provider."""
 
     def __init__(self, name: str, args: OAuthExchangeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
@@ -90,9 +104,19 @@ class OAuthExchange(pulumi.ComponentResource):
         if args.site.deploy:
             self.site = StaticSite(f"{name}-site", StaticSiteArgs(settings=settings, target=target, site=args.site), opts=child)
             site_origin = self.site.origin
+        cms_signing_key = (
+            CmsSigningKey(f"{name}-cms-signing-key", CmsSigningKeyArgs(settings=settings), opts=child)
+            if settings.cms
+            else None
+        )
         client_secret = ClientSecret(
             f"{name}-client-secret",
-            ClientSecretArgs(settings=settings, target=target, client_secrets=args.client_secrets),
+            ClientSecretArgs(
+                settings=settings,
+                target=target,
+                client_secrets=args.client_secrets,
+                cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+            ),
             opts=child,
         )
         function = ExchangeFunction(
@@ -119,6 +143,10 @@ class OAuthExchange(pulumi.ComponentResource):
         self.spa_config = function.url.apply(lambda url: spa_config(settings, url))
         self.config_js = function.url.apply(lambda url: config_js(settings, url))
         self.connect_src = function.url.apply(lambda url: connect_sources(settings, site, url.rstrip("/")))
+        self.cms_base_url = function.url.apply(cms_base_url) if settings.cms else None
+        self.cms_callback_urls = (
+            function.url.apply(lambda url: cms_callback_urls(settings, url)) if settings.cms else None
+        )
         self.register_outputs(
             {
                 "function_url": self.function_url,

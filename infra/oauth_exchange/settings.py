@@ -100,6 +100,8 @@ class Settings:
     reserved_concurrency: int | None = None
     log_retention_days: int = 30
     price_class: str = "PriceClass_100"
+    cms: CmsSettings | None = None
+    """CMS popup mode (``oauth-exchange:cms``); None when off."""
 
     @property
     def lambda_timeout_seconds(self) -> int:
@@ -111,6 +113,38 @@ class Settings:
             if provider.name == name:
                 return provider
         raise KeyError(name)
+
+
+CMS_AUTH_ENDPOINT = "auth"
+"""The CMSs' ``auth_endpoint``: the function serves ``GET /auth``."""
+CMS_CALLBACK_PREFIX = "/callback"
+"""The function's CMS callbacks: ``<function origin>/callback/<provider>``."""
+CMS_SIGNING_KEYS_ENTRY = "_cms_signing_keys"
+"""The secrets document's entry for the CMS cookie signing keys (current first); never a provider name."""
+CMS_DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"github": ("repo", "user"), "gitlab": ("api",)}
+"""What Decap, Sveltia and Static CMS ask for: GitHub ``repo`` (Sveltia adds ``user``), GitLab ``api``."""
+_CMS_SCOPE = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+")
+_CMS_KEYS = frozenset({"origins", "providers", "includeSiteOrigin", "signingKeyVersion"})
+
+
+@dataclass(frozen=True)
+class CmsProvider:
+    """A provider CMSs may sign in with, and the scopes they may ask for."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CmsSettings:
+    """CMS popup mode: which CMS admin pages may sign in, with which providers."""
+
+    origins: tuple[str, ...]
+    providers: tuple[CmsProvider, ...]
+    include_site_origin: bool = False
+    """Also serve a CMS admin page published on the stack's own site."""
+    signing_key_version: int = 1
+    """Bump to rotate the cookie signing key; the previous version stays accepted until the next bump."""
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -364,6 +398,59 @@ def access_policy_config(provider: Provider) -> dict[str, Any] | None:
     return config
 
 
+def _cms_settings(value: Any, providers: tuple[Provider, ...]) -> CmsSettings | None:
+    """``oauth-exchange:cms``, e.g. ``{origins: [https://www.example.com], providers: {github: {scopes: [repo, user]}}}``."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError("cms", "must be an object like {origins: [https://www.example.com]}")
+    unknown = sorted(set(value) - _CMS_KEYS)
+    if unknown:
+        raise ConfigError(f"cms.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_CMS_KEYS))}")
+    include_site = _bool("cms.includeSiteOrigin", value.get("includeSiteOrigin"), False)
+    raw_origins = value.get("origins") or []
+    if isinstance(raw_origins, str) or not isinstance(raw_origins, list | tuple):
+        raise ConfigError("cms.origins", "must be a list of the CMS admin pages' origins, like [https://www.example.com]")
+    origins = tuple(dict.fromkeys(check_origin(f"cms.origins[{i}]", o) for i, o in enumerate(raw_origins)))
+    if not origins and not include_site:
+        raise ConfigError("cms.origins", "name the origin of each CMS admin page (or set includeSiteOrigin: true)")
+    configured = {p.name for p in providers}
+    raw = value.get("providers")
+    if raw is None:
+        raw = {p.name: {} for p in providers if p.name in CMS_DEFAULT_SCOPES}
+        if not raw:
+            raise ConfigError("cms.providers", "no configured provider has CMS defaults; list them with their scopes")
+    elif isinstance(raw, list | tuple):
+        if not all(isinstance(name, str) for name in raw):
+            raise ConfigError("cms.providers", "must list provider names, or map them to {scopes: [...]}")
+        raw = {name: {} for name in raw}
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError("cms.providers", "must list provider names, or map them to {scopes: [...]}")
+    cms_providers = []
+    for name, entry in raw.items():
+        key = f"cms.providers.{name}"
+        if name not in configured:
+            raise ConfigError(key, f"there is no provider named {name!r} in providers")
+        entry = {} if entry is None else entry
+        if not isinstance(entry, Mapping) or set(entry) - {"scopes"}:
+            raise ConfigError(key, "must be {scopes: [...]} (or nothing, for the defaults)")
+        scopes = entry.get("scopes")
+        if scopes is None:
+            scopes = CMS_DEFAULT_SCOPES.get(name)
+            if scopes is None:
+                raise ConfigError(f"{key}.scopes", "is required: the scopes the CMS may ask this provider for")
+        items = scopes.replace(",", " ").split() if isinstance(scopes, str) else scopes
+        if not isinstance(items, list | tuple) or not items or not all(isinstance(s, str) and _CMS_SCOPE.fullmatch(s) for s in items):
+            raise ConfigError(f"{key}.scopes", "must be a non-empty list of scope names (no spaces, commas or quotes)")
+        cms_providers.append(CmsProvider(name=name, scopes=tuple(dict.fromkeys(items))))
+    return CmsSettings(
+        origins=origins,
+        providers=tuple(cms_providers),
+        include_site_origin=include_site,
+        signing_key_version=_number("cms.signingKeyVersion", value.get("signingKeyVersion"), 1, 1, 1_000_000),
+    )
+
+
 def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> Settings:
     """Validate the stack's (non-secret) config values and the names of its client secrets.
 
@@ -414,6 +501,7 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         reserved_concurrency=None if reserved is None else _number("reservedConcurrency", reserved, 0, 1, 1000),
         log_retention_days=retention,
         price_class=price_class,
+        cms=_cms_settings(values.get("cms"), providers),
     )
 
 
@@ -455,18 +543,26 @@ def callback_urls(settings: Settings, site_origin: str) -> dict[str, list[str]]:
     return {p.name: redirect_uris(settings, site_origin, p) for p in settings.providers}
 
 
-def client_secrets_json(settings: Settings, secrets: Mapping[str, Any]) -> str:
-    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``."""
+def client_secrets_json(settings: Settings, secrets: Mapping[str, Any], cms_signing_keys: str | None = None) -> str:
+    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``, plus the CMS signing keys."""
     for provider in settings.providers:
         value = secrets.get(provider.name)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"clientSecrets.{provider.name}", "must be a non-empty string")
-    return json.dumps({p.name: secrets[p.name] for p in settings.providers}, sort_keys=True)
+    document = {p.name: secrets[p.name] for p in settings.providers}
+    if cms_signing_keys is not None:
+        document[CMS_SIGNING_KEYS_ENTRY] = cms_signing_keys
+    return json.dumps(document, sort_keys=True)
 
 
-def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
-    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md)."""
+def function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
+    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md).
+
+    ``function_origin``: the function's own origin when known in advance (the
+    local stack); on AWS the function takes it from the request's domain.
+    """
     return {
+        **cms_function_config(settings, site_origin, function_origin),
         "providers": {
             p.name: {
                 "client_id": p.client_id,
@@ -497,8 +593,57 @@ FUNCTION_LOG_LEVEL = "INFO"
 """How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
 
 
-def function_config_json(settings: Settings, site_origin: str) -> str:
-    return json.dumps(function_config(settings, site_origin), sort_keys=True, separators=(",", ":"))
+def function_config_json(settings: Settings, site_origin: str, function_origin: str | None = None) -> str:
+    return json.dumps(function_config(settings, site_origin, function_origin), sort_keys=True, separators=(",", ":"))
+
+
+def cms_origins(settings: Settings, site_origin: str) -> list[str]:
+    """The CMS admin pages' origins: the only places a CMS sign-in is ever handed to."""
+    cms = settings.cms
+    if cms is None:
+        return []
+    site = [check_origin("site origin", site_origin)] if cms.include_site_origin else []
+    return list(dict.fromkeys([*cms.origins, *site]))
+
+
+def cms_function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
+    """``OAUTH_CONFIG.cms``, only when CMS mode is on: without it the function has no CMS routes."""
+    cms = settings.cms
+    if cms is None:
+        return {}
+    return {
+        "cms": {
+            "origins": cms_origins(settings, site_origin),
+            "providers": {
+                p.name: {
+                    "authorize_url": settings.provider(p.name).authorize_url,
+                    "scopes": list(p.scopes),
+                    "required_scopes": _policy_scopes(settings.provider(p.name), p.scopes),
+                }
+                for p in cms.providers
+            },
+            "callback_origin": None if function_origin is None else check_origin("function origin", function_origin),
+        }
+    }
+
+
+def _policy_scopes(provider: Provider, granted: tuple[str, ...]) -> list[str]:
+    """The scopes the provider's access policy needs that the CMS scopes do not already grant."""
+    needed = access_policy_scopes(provider.allow, provider.access_check)
+    return [s for s in needed if not _scope_granted(s, granted)]
+
+
+def cms_base_url(function_url: str) -> str:
+    """The CMSs' ``base_url``: the function URL's origin, exactly (Decap compares it to message origins)."""
+    return _origin_of(check_url("function URL", function_url))
+
+
+def cms_callback_urls(settings: Settings, function_url: str) -> dict[str, str]:
+    """Per CMS provider, the callback URL to register at it (a stack output)."""
+    if settings.cms is None:
+        return {}
+    base = cms_base_url(function_url)
+    return {p.name: f"{base}{CMS_CALLBACK_PREFIX}/{p.name}" for p in settings.cms.providers}
 
 
 def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:

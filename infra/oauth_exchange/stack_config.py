@@ -30,7 +30,7 @@ from oauth_exchange.site_settings import (
     load_site_settings,
 )
 
-OBJECT_KEYS = ("providers", "extraOrigins")
+OBJECT_KEYS = ("providers", "extraOrigins", "cms")
 SCALAR_KEYS = (
     "callbackPath",
     "timeoutSeconds",

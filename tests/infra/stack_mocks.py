@@ -38,6 +38,11 @@ AUTONAME_SUFFIX = "-20251129"
 """What the mocks append to a resource's name or name prefix, as Pulumi's autonaming would."""
 
 
+def random_password(name: str) -> str:
+    """What the mocks make a RandomPassword named ``name`` generate: distinct per name, stable per name."""
+    return f"mockRandom{name.replace('-', '')}" + "x" * 32
+
+
 def config_text(value: Any) -> str:
     """A config value as Pulumi hands it to the program: objects as JSON, scalars as text."""
     if isinstance(value, bool):
@@ -223,6 +228,8 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
             case "aws:lambda/functionUrl:FunctionUrl":
                 computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
+            case "random:index/randomPassword:RandomPassword":
+                computed = {"result": random_password(args.name), "bcryptHash": "$2a$10$mock"}
         return resource_id, inputs | computed
 
 
