@@ -135,6 +135,7 @@ class FakeProvider:
         access_token_ttl: int = 28800,
         refresh_token_ttl: int = 15897600,
         keepalive_timeout: float | None = None,
+        issuer: str | None = None,
         port: int = 0,
     ) -> None:
         """
@@ -143,6 +144,8 @@ class FakeProvider:
         ``"client_secret_basic"`` makes the token and revocation endpoints
         accept only that method; None accepts either. ``keepalive_timeout``
         closes connections idle for that long, like a real front end.
+        ``issuer`` adds RFC 9207's ``iss`` to every authorization response
+        (GitHub sends none; it can be changed at run time).
         """
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
@@ -161,6 +164,7 @@ class FakeProvider:
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.keepalive_timeout = keepalive_timeout
+        self.issuer = issuer
         self._port = port
 
         self.seen: list[SeenRequest] = []
@@ -391,6 +395,11 @@ def _with_query(uri: str, params: Mapping[str, str]) -> str:
     return uri + separator + urlencode(params)
 
 
+def _authorization_response(provider: FakeProvider, redirect_uri: str, params: Mapping[str, str]) -> str:
+    """The redirect back to the client, with ``iss`` when the provider identifies itself (RFC 9207)."""
+    return _with_query(redirect_uri, {**params, "iss": provider.issuer} if provider.issuer else params)
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Routes requests to the protocol of the provider's style."""
 
@@ -589,7 +598,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         redirect_uri = params.get("redirect_uri") or self.provider.redirect_uris[0]
         if redirect_error is not None:
-            self._redirect(_with_query(redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
+            self._redirect(_authorization_response(self.provider, redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
             return
         hidden = "".join(
             f'<input type=hidden name="{html.escape(name)}" value="{html.escape(value)}">'
@@ -619,15 +628,16 @@ class _Handler(BaseHTTPRequestHandler):
         redirect_uri = params.get("redirect_uri") or self.provider.redirect_uris[0]
         state = params.get("state", "")
         if redirect_error is not None:
-            self._redirect(_with_query(redirect_uri, {"error": redirect_error, "state": state}))
+            self._redirect(_authorization_response(self.provider, redirect_uri, {"error": redirect_error, "state": state}))
         elif params.get("decision") == "authorize":
             code = self.provider._issue_code(
                 redirect_uri, given, params.get("scope", ""), params.get("code_challenge")
             )
-            self._redirect(_with_query(redirect_uri, {"code": code, "state": state}))
+            self._redirect(_authorization_response(self.provider, redirect_uri, {"code": code, "state": state}))
         else:
             self._redirect(
-                _with_query(
+                _authorization_response(
+                    self.provider,
                     redirect_uri,
                     {
                         "error": "access_denied",

@@ -15,6 +15,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,19 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class ExtraProvider:
+    """A further provider for the stack, served by whoever started it (a test's fake, say).
+
+    ``entry`` is its stack config entry, exactly as under ``providers`` in
+    Pulumi config (``clientId``, ``authorizeUrl``, ``tokenUrl``, ...);
+    ``client_secret`` goes into the secrets document next to GitHub's.
+    """
+
+    entry: Mapping[str, Any]
+    client_secret: str
+
+
 class LocalStack:
     """Start with ``with LocalStack() as stack:``; everything stops on exit.
 
@@ -62,6 +76,10 @@ class LocalStack:
     GitHub App with expiring user tokens; the fake GitHub then issues access
     tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
     when None) with refresh tokens that rotate on every use.
+
+    ``extra_providers`` adds providers by name next to GitHub (see
+    ``ExtraProvider``), so a sign-in can choose between several, as a
+    deployment with two or more providers does.
     """
 
     def __init__(
@@ -76,6 +94,7 @@ class LocalStack:
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
         max_concurrency: int = 4,
+        extra_providers: Mapping[str, ExtraProvider] | None = None,
         log: Log | None = None,
         site_root: Path = REPO / "site",
         function_root: Path = REPO / "function",
@@ -90,6 +109,9 @@ class LocalStack:
         self._refresh_tokens = refresh_tokens
         self._access_token_ttl = access_token_ttl
         self._max_concurrency = max_concurrency
+        self._extra_providers = dict(extra_providers or {})
+        if PROVIDER in self._extra_providers:
+            raise ValueError(f"{PROVIDER} is the stack's own provider; name extra providers otherwise")
         self._log = log
         self._site_root = site_root
         self._function_root = function_root
@@ -152,7 +174,8 @@ class LocalStack:
         else:
             entry = {"clientId": client_id}
         entry["refresh"] = self._refresh_tokens
-        self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
+        providers = {PROVIDER: entry, **{name: dict(extra.entry) for name, extra in self._extra_providers.items()}}
+        self.settings: Settings = load_settings({**self._config, "providers": providers}, set(providers))
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
@@ -161,7 +184,7 @@ class LocalStack:
 
         self.secret_arn = self.secrets.create_secret(
             f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, {PROVIDER: client_secret}),
+            client_secrets_json(self.settings, self._client_secrets(client_secret)),
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -219,5 +242,8 @@ class LocalStack:
         return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
 
     def put_client_secret(self, value: str) -> None:
-        """Replace the client secret in Secrets Manager, as a rotation would."""
-        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, {PROVIDER: value}))
+        """Replace GitHub's client secret in Secrets Manager, as a rotation would."""
+        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, self._client_secrets(value)))
+
+    def _client_secrets(self, github_secret: str) -> dict[str, str]:
+        return {PROVIDER: github_secret, **{name: extra.client_secret for name, extra in self._extra_providers.items()}}
