@@ -23,6 +23,10 @@ class Preset:
     scopes: tuple[str, ...]
     pkce: bool
     image_origins: tuple[str, ...]
+    issuer: str | None
+    """The provider's issuer identifier: what it sends as ``iss`` in authorization responses (RFC 9207)."""
+    require_iss: bool
+    """Whether it always sends ``iss``, so that a callback without one is refused."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -37,6 +41,9 @@ PRESETS: dict[str, Preset] = {
         scopes=("read:user",),
         pkce=True,
         image_origins=("https://avatars.githubusercontent.com",),
+        # GitHub sends no iss and publishes no OAuth metadata: its callbacks are told apart by path only.
+        issuer=None,
+        require_iss=False,
     ),
     "gitlab": Preset(
         label="GitLab",
@@ -49,6 +56,9 @@ PRESETS: dict[str, Preset] = {
         scopes=("read_user",),
         pkce=True,
         image_origins=("https://gitlab.com", "https://secure.gravatar.com"),
+        # The issuer of its OpenID configuration; GitLab does not advertise iss in authorization responses.
+        issuer="https://gitlab.com",
+        require_iss=False,
     ),
     "google": Preset(
         label="Google",
@@ -61,5 +71,9 @@ PRESETS: dict[str, Preset] = {
         scopes=("openid", "email", "profile"),
         pkce=True,
         image_origins=("https://lh3.googleusercontent.com",),
+        # Google's callbacks carry iss=https://accounts.google.com, but its discovery document does not
+        # advertise authorization_response_iss_parameter_supported (a phased rollout): checked when present.
+        issuer="https://accounts.google.com",
+        require_iss=False,
     ),
 }

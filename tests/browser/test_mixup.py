@@ -1,9 +1,11 @@
 """The mix-up attack (RFC 9700 §4.4) end to end, and the callback checks that stop it.
 
-The stack has two providers: the fake GitHub and a hostile one. The hostile
-provider forwards the user to GitHub with the SPA's own state and PKCE
-challenge; GitHub's code comes back to the SPA, which must not send it (or
-the verifier) anywhere but to GitHub's side of the function.
+The stack has three providers: the fake GitHub, a hostile one, and "Acme",
+an honest RFC 6749 provider that identifies itself with ``iss`` (RFC 9207)
+and is configured with ``requireIss``. The hostile provider forwards the
+user to GitHub with the SPA's own state and PKCE challenge; GitHub's code
+comes back to the SPA, which must not send it (or the verifier) anywhere but
+to GitHub's side of the function.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
+from infra.settings import allowed_origins, redirect_uris
+from local.fake_provider import FakeProvider
 from local.stack import FAKE_CLIENT_ID, ExtraProvider, LocalStack
-from tests.browser.conftest import query
+from tests.browser.conftest import Flow, query
 from tests.browser.hostile_provider import HostileProvider, Victim
 
 PENDING_KEY = "oauth-exchange:pending-sign-in"
@@ -36,7 +40,36 @@ def hostile() -> Iterator[HostileProvider]:
 
 
 @pytest.fixture(scope="module")
-def stack(hostile: HostileProvider) -> Iterator[LocalStack]:
+def acme_provider() -> Iterator[FakeProvider]:
+    with FakeProvider("rfc6749", client_id="acme-client", client_secret="acme-" + secrets.token_hex(8)) as provider:
+        provider.issuer = provider.base_url
+        yield provider
+
+
+@pytest.fixture
+def acme(acme_provider: FakeProvider) -> Iterator[FakeProvider]:
+    """Acme, sending its own issuer unless a test makes it lie."""
+    yield acme_provider
+    acme_provider.issuer = acme_provider.base_url
+
+
+@pytest.fixture(scope="module")
+def stack(hostile: HostileProvider, acme_provider: FakeProvider) -> Iterator[LocalStack]:
+    urls = acme_provider.urls
+    acme_entry = ExtraProvider(
+        entry={
+            "clientId": acme_provider.client_id,
+            "label": "Acme",
+            "authorizeUrl": urls["authorize"],
+            "tokenUrl": urls["token"],
+            "revokeUrl": urls["revoke"],
+            "userInfoUrl": urls["user"],
+            "imageOrigins": [acme_provider.base_url],
+            "issuer": acme_provider.base_url,
+            "requireIss": True,
+        },
+        client_secret=acme_provider.client_secret,
+    )
     evil = ExtraProvider(
         entry={
             "clientId": "evil-client",
@@ -46,8 +79,10 @@ def stack(hostile: HostileProvider) -> Iterator[LocalStack]:
         },
         client_secret="evil-" + secrets.token_hex(8),
     )
-    with LocalStack(extra_providers={"evil": evil}) as running:
+    with LocalStack(extra_providers={"evil": evil, "acme": acme_entry}) as running:
         assert running.provider is not None
+        acme_provider.redirect_uris = redirect_uris(running.settings, running.site_origin, running.settings.provider("acme"))
+        acme_provider.allowed_origins = allowed_origins(running.settings, running.site_origin)
         hostile.attack(
             Victim(
                 authorize_url=running.provider.urls["authorize"],
@@ -89,3 +124,86 @@ def test_a_hostile_provider_never_receives_the_code_or_verifier_github_issued(fl
     assert stack.emulator.invocation_count == invocations, "the SPA must not call the function for this callback"
     flow.expect_error("wrong_callback", "came back to the address of another provider")
     assert flow.storage()["sessionStorage"] == {}, "the attempt is spent"
+
+
+def sign_in_with_acme(flow: Flow, acme: FakeProvider) -> list[str]:
+    """From the site to Acme's consent page and back; the callback URLs the browser was sent to."""
+    page = flow.page
+    callbacks: list[str] = []
+    page.on("request", lambda r: r.is_navigation_request() and "/callback/" in r.url and callbacks.append(r.url))
+    flow.open_site()
+    page.get_by_role("button", name="Sign in with Acme").click()
+    page.wait_for_url(acme.urls["authorize"] + "?*")
+    flow.authorize()
+    expect(page.get_by_role("status")).not_to_have_text("Completing sign-in…")
+    return callbacks
+
+
+def test_a_provider_that_sends_its_issuer_signs_in(flow, page, acme):
+    callbacks = sign_in_with_acme(flow, acme)
+
+    flow.wait_signed_in()
+    expect(page.locator("#fact-provider")).to_have_text("Acme")
+    (callback,) = callbacks
+    assert query(callback)["iss"] == acme.base_url
+    assert page.url == flow.stack.site_url
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "text"),
+    [
+        ("https://impostor.example", "issuer_mismatch", "names another issuer"),
+        (None, "issuer_missing", "does not say which provider issued it"),
+    ],
+    ids=["other-issuer", "no-issuer"],
+)
+def test_a_callback_whose_iss_is_not_the_providers_is_refused_without_calling_the_function(
+    flow, page, stack, acme, sent, code, text
+):
+    acme.issuer = sent
+    tokens, invocations = len(acme.issued_access_tokens), stack.emulator.invocation_count
+
+    callbacks = sign_in_with_acme(flow, acme)
+
+    assert ("iss" in query(callbacks[0])) == (sent is not None)
+    expect(page.get_by_role("alert")).to_have_attribute("data-code", code)
+    expect(page.get_by_role("alert")).to_contain_text(text)
+    expect(page.locator("#signed-in")).to_be_hidden()
+    assert stack.emulator.invocation_count == invocations
+    assert acme.issued_access_tokens[tokens:] == []
+    assert "code=" not in page.url
+
+
+def test_an_error_answer_is_checked_for_its_issuer_too(flow, page, acme):
+    acme.issuer = "https://impostor.example"
+    flow.open_site()
+    page.get_by_role("button", name="Sign in with Acme").click()
+    page.wait_for_url(acme.urls["authorize"] + "?*")
+
+    flow.deny()
+
+    expect(page.get_by_role("alert")).to_have_attribute("data-code", "issuer_mismatch")
+
+
+def test_a_github_callback_naming_another_providers_issuer_is_refused(flow, page, stack, acme):
+    github = flow.provider
+    github.issuer = acme.base_url
+    invocations = stack.emulator.invocation_count
+    try:
+        flow.start_sign_in()
+        flow.authorize()
+        flow.expect_error("issuer_mismatch", "names another issuer")
+    finally:
+        github.issuer = None
+    assert stack.emulator.invocation_count == invocations
+
+
+@pytest.mark.parametrize("name", ["github", "evil", "acme"])
+def test_the_app_loads_on_every_callback_path(page: Page, stack, console, name):
+    page.goto(stack.site_origin + stack.settings.callback_path + "/" + name)
+
+    for label in ("GitHub", "Evil", "Acme"):
+        expect(page.get_by_role("button", name=f"Sign in with {label}")).to_be_enabled()
+    expect(page.get_by_role("status")).to_have_text("Not signed in.")
+    assert console.page_errors == []
+    assert console.csp_violations() == []
