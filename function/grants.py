@@ -86,7 +86,11 @@ class ProviderCall:
         self._deadline = time.monotonic() + budget
 
     def with_client_credentials(self, send: Callable[[str], ProviderAnswer]) -> ProviderAnswer:
-        """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed."""
+        """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed.
+
+        The re-read is throttled per container (``ClientSecrets.reread``): while the provider keeps
+        rejecting a secret, most requests get ``server_misconfigured`` with the cached one, unsent again.
+        """
         name = self.provider.name
         try:
             secret, generation = self._secrets.get(name)
