@@ -28,6 +28,10 @@ How provider answers map to the spec's errors (``docs/http-api.md``):
 * Any other code, a 5xx, a non-2xx without a code, an answer that is neither
   JSON nor form, or a token answer without ``access_token`` -> 502
   ``provider_error``.
+
+A successful token answer reaches the caller as the spec's fields only, each
+of its type: tokens, ``token_type`` and ``scope`` as strings, lifetimes as
+whole seconds from 0 to ten years; a field of any other shape is dropped.
 """
 
 from __future__ import annotations
@@ -53,6 +57,8 @@ DECIMAL_DIGITS = re.compile(r"[0-9]{1,18}")
 TOKEN_FIELDS = ("access_token", "token_type", "scope", "expires_in", "id_token")
 REFRESH_FIELDS = ("refresh_token", "refresh_token_expires_in")
 NUMERIC_FIELDS = frozenset({"expires_in", "refresh_token_expires_in"})
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+"""Ten years: longer than any provider's tokens live, short of what a client's date arithmetic can overflow on."""
 
 CLIENT_CREDENTIAL_ERRORS = frozenset({"incorrect_client_credentials", "invalid_client"})
 PROVIDER_ERRORS: Mapping[str, tuple[str, str]] = {
@@ -178,11 +184,12 @@ def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any
     if not (200 <= answer.status < 300) or not isinstance(access_token, str) or not access_token:
         raise ExchangeError("provider_error", log_detail=f"token answer unusable (HTTP {answer.status})")
     allowed = TOKEN_FIELDS + REFRESH_FIELDS if provider.refresh else TOKEN_FIELDS
-    result = {name: fields[name] for name in allowed if name in fields}
-    for name in NUMERIC_FIELDS & result.keys():
-        lifetime = _lifetime(result.pop(name))
-        if lifetime is not None:
-            result[name] = lifetime
+    result: dict[str, Any] = {}
+    for name in allowed:
+        value = fields.get(name)
+        value = _lifetime(value) if name in NUMERIC_FIELDS else value if isinstance(value, str) else None
+        if value is not None:
+            result[name] = value
     return result
 
 
@@ -220,21 +227,23 @@ def raise_provider_error(answer: ProviderAnswer, *, revocation: bool = False) ->
     raise ExchangeError(code, description, log_detail=f"provider said {error}")
 
 
-def _lifetime(value: Any) -> int | str | None:
-    """A lifetime (``expires_in``, ...) as the SPA gets it: an integer, or the provider's text.
+def _lifetime(value: Any) -> int | None:
+    """A lifetime (``expires_in``, ...) as the SPA gets it: whole seconds from 0 to ten years, or None.
 
-    Form-encoded answers carry numbers as text; those become integers. A JSON
-    number becomes an integer (parsing already refused non-finite ones).
-    Anything else (true, null, a list or object) is no lifetime: None, left out.
+    Form-encoded answers carry numbers as text; decimal digits become an
+    integer. A JSON number becomes an integer (parsing already refused
+    non-finite ones; a fraction is cut off). Anything else (other text, true,
+    null, a list or object) and anything out of range is no lifetime: None,
+    left out, so a client never schedules a refresh on nonsense.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        return int(value) if DECIMAL_DIGITS.fullmatch(value) else value
+        value = int(value) if math.isfinite(value) else None
+    elif isinstance(value, str):
+        value = int(value) if DECIMAL_DIGITS.fullmatch(value) else None
+    if isinstance(value, int) and 0 <= value <= MAX_LIFETIME_SECONDS:
+        return value
     return None
 
 
