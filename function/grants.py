@@ -115,8 +115,8 @@ class ProviderCall:
     def send_token_request(self, form: Mapping[str, str], secret: str) -> ProviderAnswer:
         return self._send_authenticated_form(self.provider.token_url, form, secret)
 
-    def send_rfc7009_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
-        return self._send_authenticated_form(url, {"token": token, "token_type_hint": "access_token"}, secret)
+    def send_rfc7009_revoke(self, url: str, token: str, secret: str, hint: str = "access_token") -> ProviderAnswer:
+        return self._send_authenticated_form(url, {"token": token, "token_type_hint": hint}, secret)
 
     def send_github_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
         headers = {
@@ -193,24 +193,90 @@ def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any
     return result
 
 
-def revoke_token(call: ProviderCall, token: str) -> None:
-    """Revoke an access token at the provider; raises unless the provider confirms it."""
+def revoke_token(call: ProviderCall, token: str, refresh_token: str | None = None) -> None:
+    """Revoke an access token, and its refresh token when given, at the provider; raises unless it confirms.
+
+    RFC 7009 providers get the refresh token first (``token_type_hint=refresh_token``;
+    revoking it may end the access tokens of its grant too), then the access token.
+    GitHub has no endpoint for a refresh token alone: its one documented way to
+    end one is deleting the user's authorization of the app, which ends every
+    token of it (the user's other sessions of this app too; the next sign-in
+    asks for consent again). Without a refresh token, GitHub's token endpoint
+    revokes the access token only.
+    """
     provider = call.provider
     if provider.revoke_url is None:
         raise ExchangeError("unsupported_operation", "This provider has no token revocation endpoint.")
+    if refresh_token is not None and not provider.refresh:
+        raise ExchangeError("invalid_request", "This provider is not configured for refresh tokens.")
     revoke_url = provider.revoke_url
-    if provider.revoke_style == "github":
+    if provider.revoke_style == "github" and refresh_token is not None:
+        _revoke_github_authorization(call, _github_grant_url(revoke_url), token, refresh_token)
+    elif provider.revoke_style == "github":
         answer = call.with_client_credentials(lambda secret: call.send_github_revoke(revoke_url, token, secret))
-        # 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's rule too).
-        # 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
-        if 200 <= answer.status < 300 or answer.status == 404:
-            return
+        # GitHub's 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's
+        # rule too). 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
+        if not (200 <= answer.status < 300 or _github_not_found(answer)):
+            raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
     else:
-        answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(revoke_url, token, secret))
-        raise_provider_error(answer, revocation=True)
-        if 200 <= answer.status < 300:
-            return
-    raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
+        if refresh_token is not None:
+            _revoke_rfc7009(call, revoke_url, refresh_token, "refresh_token")
+        _revoke_rfc7009(call, revoke_url, token, "access_token")
+
+
+def _revoke_rfc7009(call: ProviderCall, url: str, token: str, hint: str) -> None:
+    answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(url, token, secret, hint))
+    raise_provider_error(answer, revocation=True)
+    if not 200 <= answer.status < 300:
+        raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
+
+
+def _revoke_github_authorization(call: ProviderCall, grant_url: str, token: str, refresh_token: str) -> None:
+    """``DELETE /applications/{client_id}/grant`` with the access token: every token of the authorization ends."""
+    answer = call.with_client_credentials(lambda secret: call.send_github_revoke(grant_url, token, secret))
+    if 200 <= answer.status < 300:
+        return
+    if not _github_not_found(answer):
+        raise ExchangeError("provider_error", log_detail=f"authorization revocation unusable (HTTP {answer.status})")
+    # The access token is gone (expired or revoked) and cannot name the authorization, but the refresh
+    # token may still be alive. Redeeming it ends it; the access token it gives names the authorization.
+    try:
+        fresh = refresh_tokens(call, refresh_token)
+    except ExchangeError as exc:
+        if exc.error == "invalid_grant":
+            return  # the refresh token is dead as well: nothing usable is left
+        raise
+    access_token = fresh["access_token"]
+    answer = call.with_client_credentials(lambda secret: call.send_github_revoke(grant_url, access_token, secret))
+    if not 200 <= answer.status < 300:
+        raise ExchangeError("provider_error", log_detail=f"authorization revocation unusable (HTTP {answer.status})")
+
+
+def _github_grant_url(revoke_url: str) -> str:
+    """GitHub's authorization endpoint next to its token endpoint: ``.../applications/{client_id}/grant``."""
+    if not revoke_url.endswith("/token"):
+        raise ExchangeError(
+            "unsupported_operation",
+            "This provider's refresh tokens cannot be revoked.",
+            log_detail="github-style revoke_url does not end in /token, so there is no /grant next to it",
+        )
+    return revoke_url[: -len("token")] + "grant"
+
+
+def _github_not_found(answer: ProviderAnswer) -> bool:
+    """GitHub's own 404 (unknown or already revoked token), told apart by its JSON shape.
+
+    A 404 from anything else on the way (a proxy, a wrong host, an HTML error
+    page) revoked nothing, and is a provider_error.
+    """
+    fields = answer.fields or {}
+    documentation = fields.get("documentation_url")
+    return (
+        answer.status == 404
+        and fields.get("message") == "Not Found"
+        and isinstance(documentation, str)
+        and documentation.startswith("https://docs.github.com/")
+    )
 
 
 def raise_provider_error(answer: ProviderAnswer, *, revocation: bool = False) -> None:

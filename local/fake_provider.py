@@ -10,7 +10,9 @@ GitHub style
     ``POST /login/oauth/access_token`` (form or JSON; JSON answer only with
     ``Accept: application/json``, otherwise form-encoded; errors are HTTP 200
     with ``error``/``error_description``/``error_uri``), ``GET /user``,
-    ``DELETE /applications/{client_id}/token``, ``GET /avatar.png``.
+    ``DELETE /applications/{client_id}/token``, ``DELETE /applications/{client_id}/grant``
+    (the user's authorization: every token of the app, refresh tokens too), ``GET /avatar.png``;
+    unknown paths and tokens get GitHub's 404 body (``message``, ``documentation_url``).
 RFC 6749 style
     ``GET /authorize``, ``POST /token`` (errors are HTTP 400, or 401
     ``invalid_client``), ``POST /revoke`` (RFC 7009: 200 even for unknown
@@ -336,6 +338,18 @@ class FakeProvider:
                 self.revoked_tokens.append(token)
         return found
 
+    def _revoke_grant(self, token: str) -> bool:
+        """Delete the authorization a live access token belongs to: every token of it (one user here)."""
+        with self._lock:
+            info = self._state.access_tokens.get(token)
+            if info is None or not _alive(info.expires_at):
+                return False
+            ended = [*self._state.access_tokens, *self._state.refresh_tokens]
+            self._state.access_tokens.clear()
+            self._state.refresh_tokens.clear()
+            self.revoked_tokens.extend(ended)
+        return True
+
     def _token_info(self, token: str) -> _Token | None:
         with self._lock:
             info = self._state.access_tokens.get(token)
@@ -546,9 +560,10 @@ class _Handler(BaseHTTPRequestHandler):
         seen = self._read()
         if seen is None:
             return
-        prefix, suffix = "/applications/", "/token"
-        if self.provider.style == GITHUB and seen.path.startswith(prefix) and seen.path.endswith(suffix):
-            self._github_revoke(seen, seen.path[len(prefix) : -len(suffix)])
+        prefix = "/applications/"
+        client_id, _, what = seen.path[len(prefix) :].partition("/")
+        if self.provider.style == GITHUB and seen.path.startswith(prefix) and what in ("token", "grant"):
+            self._github_revoke(seen, client_id, grant=what == "grant")
         else:
             self._not_found()
 
@@ -569,7 +584,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(204, b"", "text/plain", headers)
 
     def _not_found(self) -> None:
-        self._json(404, {"message": "Not Found"})
+        """GitHub's 404, which the function tells apart from anybody else's by this shape."""
+        self._json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
 
     # -- authorization page ----------------------------------------------------
 
@@ -719,7 +735,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(200, self.provider._profile(), cors)
 
-    def _github_revoke(self, seen: SeenRequest, client_id: str) -> None:
+    def _github_revoke(self, seen: SeenRequest, client_id: str, grant: bool = False) -> None:
         provider = self.provider
         scheme, _, encoded = seen.headers.get("authorization", "").partition(" ")
         try:
@@ -742,7 +758,7 @@ class _Handler(BaseHTTPRequestHandler):
             token = None
         if not isinstance(token, str) or not token:
             self._json(422, {"message": "Invalid request.", "documentation_url": "https://docs.github.com/rest"})
-        elif provider._revoke(token):
+        elif provider._revoke_grant(token) if grant else provider._revoke(token):
             self._send(204, b"", "text/plain")
         else:
             self._not_found()
