@@ -26,6 +26,7 @@ from tests.browser.conftest import Flow, query
 from tests.browser.hostile_provider import HostileProvider, Victim
 
 PENDING_KEY = "oauth-exchange:pending-sign-in"
+TITLES = {"issuer_mismatch": "Sign-in answer from the wrong issuer", "issuer_missing": "Sign-in answer without its issuer"}
 
 
 def s256(verifier: str) -> str:
@@ -123,7 +124,9 @@ def test_a_hostile_provider_never_receives_the_code_or_verifier_github_issued(fl
     assert github.issued_access_tokens[tokens_before:] == []
     assert stack.emulator.invocation_count == invocations, "the SPA must not call the function for this callback"
     flow.expect_error("wrong_callback", "came back to the address of another provider")
+    expect(page.get_by_role("heading", name="Sign-in answer from the wrong provider")).to_be_visible()
     assert flow.storage()["sessionStorage"] == {}, "the attempt is spent"
+    assert page.url == stack.site_url, "back where the sign-in started, without GitHub's answer"
 
 
 def sign_in_with_acme(flow: Flow, acme: FakeProvider) -> list[str]:
@@ -168,6 +171,7 @@ def test_a_callback_whose_iss_is_not_the_providers_is_refused_without_calling_th
     assert ("iss" in query(callbacks[0])) == (sent is not None)
     expect(page.get_by_role("alert")).to_have_attribute("data-code", code)
     expect(page.get_by_role("alert")).to_contain_text(text)
+    expect(page.get_by_role("heading", name=TITLES[code])).to_be_visible()
     expect(page.locator("#signed-in")).to_be_hidden()
     assert stack.emulator.invocation_count == invocations
     assert acme.issued_access_tokens[tokens:] == []
