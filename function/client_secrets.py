@@ -2,9 +2,11 @@
 
 The secret's ``SecretString`` is a JSON object ``{"<provider>": "<client secret>"}``.
 It is cached for a bounded time so a rotated secret is picked up without a
-redeploy, and re-read at once when a provider rejects the cached one. A failed
-read is never papered over with a stale value: the request fails with
-``secret_unavailable`` and the next request tries again.
+redeploy, and re-read at once when a provider rejects the cached one. While
+the provider keeps rejecting it (a wrong secret, not a rotation), the store is
+re-read at most once per ``REREAD_INTERVAL_SECONDS`` per container, not on
+every request. A failed read is never papered over with a stale value: the
+request fails with ``secret_unavailable`` and the next request tries again.
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ if logging.getLogger("botocore.parsers").level == logging.NOTSET:
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 1.0
 READ_ATTEMPTS = 2
+# How often rejected credentials may send the container back to the store: a rotation is picked up
+# by the first rejection, a secret that is simply wrong costs one read per interval, whatever the traffic.
+REREAD_INTERVAL_SECONDS = 10.0
 
 
 class SecretUnavailable(Exception):
@@ -52,7 +57,8 @@ class ClientSecrets:
 
     Each successful read bumps a generation number. A caller whose secret was
     rejected passes the generation it used to ``reread``: when several requests
-    hit the same rejection together, only the first one reads the store again.
+    hit the same rejection together, only the first one reads the store again,
+    and rejections read it at most once per ``reread_interval_seconds``.
     """
 
     def __init__(
@@ -60,13 +66,16 @@ class ClientSecrets:
         source: SecretSource,
         ttl_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        reread_interval_seconds: float = REREAD_INTERVAL_SECONDS,
     ) -> None:
         self._source = source
         self._ttl = ttl_seconds
         self._clock = clock
+        self._reread_interval = reread_interval_seconds
         self._lock = threading.Lock()
         self._values: Mapping[str, str] | None = None
         self._read_at = 0.0
+        self._reread_at: float | None = None
         self._generation = 0
 
     def get(self, provider: str) -> tuple[str, int]:
@@ -77,9 +86,13 @@ class ClientSecrets:
             return self._lookup(provider), self._generation
 
     def reread(self, provider: str, rejected_generation: int) -> tuple[str, int]:
-        """Read the store again unless a newer read already replaced the rejected secret."""
+        """Read the store again, unless a newer read already replaced the rejected secret or a
+        rejection made one less than the interval ago; either way, the secret to use now."""
         with self._lock:
-            if self._generation == rejected_generation:
+            now = self._clock()
+            recently = self._reread_at is not None and now - self._reread_at < self._reread_interval
+            if self._generation == rejected_generation and not recently:
+                self._reread_at = now
                 self._read()
             return self._lookup(provider), self._generation
 

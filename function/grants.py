@@ -33,6 +33,9 @@ A provider with an access policy (``allow``) has the user checked by
 ``access_policy`` as soon as a code became tokens; a user it refuses, or a
 check that cannot be made, gets the error and the tokens are revoked, so
 nothing usable ever leaves the function.
+A successful token answer reaches the caller as the spec's fields only, each
+of its type: tokens, ``token_type`` and ``scope`` as strings, lifetimes as
+whole seconds from 0 to ten years; a field of any other shape is dropped.
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ DECIMAL_DIGITS = re.compile(r"[0-9]{1,18}")
 TOKEN_FIELDS = ("access_token", "token_type", "scope", "expires_in", "id_token")
 REFRESH_FIELDS = ("refresh_token", "refresh_token_expires_in")
 NUMERIC_FIELDS = frozenset({"expires_in", "refresh_token_expires_in"})
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+"""Ten years: longer than any provider's tokens live, short of what a client's date arithmetic can overflow on."""
 
 CLIENT_CREDENTIAL_ERRORS = frozenset({"incorrect_client_credentials", "invalid_client"})
 PROVIDER_ERRORS: Mapping[str, tuple[str, str]] = {
@@ -102,7 +107,11 @@ class ProviderCall:
         return ProviderCall(self._secrets, self._http, self.provider, self._note, self._budget)
 
     def with_client_credentials(self, send: Callable[[str], ProviderAnswer]) -> ProviderAnswer:
-        """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed."""
+        """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed.
+
+        The re-read is throttled per container (``ClientSecrets.reread``): while the provider keeps
+        rejecting a secret, most requests get ``server_misconfigured`` with the cached one, unsent again.
+        """
         name = self.provider.name
         try:
             secret, generation = self._secrets.get(name)
@@ -121,8 +130,8 @@ class ProviderCall:
     def send_token_request(self, form: Mapping[str, str], secret: str) -> ProviderAnswer:
         return self._send_authenticated_form(self.provider.token_url, form, secret)
 
-    def send_rfc7009_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
-        return self._send_authenticated_form(url, {"token": token, "token_type_hint": "access_token"}, secret)
+    def send_rfc7009_revoke(self, url: str, token: str, secret: str, hint: str = "access_token") -> ProviderAnswer:
+        return self._send_authenticated_form(url, {"token": token, "token_type_hint": hint}, secret)
 
     def send_github_revoke(self, url: str, token: str, secret: str) -> ProviderAnswer:
         headers = {
@@ -248,32 +257,99 @@ def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any
     if not (200 <= answer.status < 300) or not isinstance(access_token, str) or not access_token:
         raise ExchangeError("provider_error", log_detail=f"token answer unusable (HTTP {answer.status})")
     allowed = TOKEN_FIELDS + REFRESH_FIELDS if provider.refresh else TOKEN_FIELDS
-    result = {name: fields[name] for name in allowed if name in fields}
-    for name in NUMERIC_FIELDS & result.keys():
-        lifetime = _lifetime(result.pop(name))
-        if lifetime is not None:
-            result[name] = lifetime
+    result: dict[str, Any] = {}
+    for name in allowed:
+        value = fields.get(name)
+        value = _lifetime(value) if name in NUMERIC_FIELDS else value if isinstance(value, str) else None
+        if value is not None:
+            result[name] = value
     return result
 
 
-def revoke_token(call: ProviderCall, token: str) -> None:
-    """Revoke an access token at the provider; raises unless the provider confirms it."""
+def revoke_token(call: ProviderCall, token: str, refresh_token: str | None = None) -> None:
+    """Revoke an access token, and its refresh token when given, at the provider; raises unless it confirms.
+
+    RFC 7009 providers get the refresh token first (``token_type_hint=refresh_token``;
+    revoking it may end the access tokens of its grant too), then the access token.
+    GitHub has no endpoint for a refresh token alone: its one documented way to
+    end one is deleting the user's authorization of the app, which ends every
+    token of it (the user's other sessions of this app too; the next sign-in
+    asks for consent again). Without a refresh token, GitHub's token endpoint
+    revokes the access token only.
+    """
     provider = call.provider
     if provider.revoke_url is None:
         raise ExchangeError("unsupported_operation", "This provider has no token revocation endpoint.")
+    if refresh_token is not None and not provider.refresh:
+        raise ExchangeError("invalid_request", "This provider is not configured for refresh tokens.")
     revoke_url = provider.revoke_url
-    if provider.revoke_style == "github":
+    if provider.revoke_style == "github" and refresh_token is not None:
+        _revoke_github_authorization(call, _github_grant_url(revoke_url), token, refresh_token)
+    elif provider.revoke_style == "github":
         answer = call.with_client_credentials(lambda secret: call.send_github_revoke(revoke_url, token, secret))
-        # 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's rule too).
-        # 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
-        if 200 <= answer.status < 300 or answer.status == 404:
-            return
+        # GitHub's 404: the token is unknown or already revoked, which is what revoking wants (RFC 7009's
+        # rule too). 422 ("validation failed, or the endpoint has been spammed") revoked nothing.
+        if not (200 <= answer.status < 300 or _github_not_found(answer)):
+            raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
     else:
-        answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(revoke_url, token, secret))
-        raise_provider_error(answer, revocation=True)
-        if 200 <= answer.status < 300:
-            return
-    raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
+        if refresh_token is not None:
+            _revoke_rfc7009(call, revoke_url, refresh_token, "refresh_token")
+        _revoke_rfc7009(call, revoke_url, token, "access_token")
+
+
+def _revoke_rfc7009(call: ProviderCall, url: str, token: str, hint: str) -> None:
+    answer = call.with_client_credentials(lambda secret: call.send_rfc7009_revoke(url, token, secret, hint))
+    raise_provider_error(answer, revocation=True)
+    if not 200 <= answer.status < 300:
+        raise ExchangeError("provider_error", log_detail=f"revocation answer unusable (HTTP {answer.status})")
+
+
+def _revoke_github_authorization(call: ProviderCall, grant_url: str, token: str, refresh_token: str) -> None:
+    """``DELETE /applications/{client_id}/grant`` with the access token: every token of the authorization ends."""
+    answer = call.with_client_credentials(lambda secret: call.send_github_revoke(grant_url, token, secret))
+    if 200 <= answer.status < 300:
+        return
+    if not _github_not_found(answer):
+        raise ExchangeError("provider_error", log_detail=f"authorization revocation unusable (HTTP {answer.status})")
+    # The access token is gone (expired or revoked) and cannot name the authorization, but the refresh
+    # token may still be alive. Redeeming it ends it; the access token it gives names the authorization.
+    try:
+        fresh = refresh_tokens(call, refresh_token)
+    except ExchangeError as exc:
+        if exc.error == "invalid_grant":
+            return  # the refresh token is dead as well: nothing usable is left
+        raise
+    access_token = fresh["access_token"]
+    answer = call.with_client_credentials(lambda secret: call.send_github_revoke(grant_url, access_token, secret))
+    if not 200 <= answer.status < 300:
+        raise ExchangeError("provider_error", log_detail=f"authorization revocation unusable (HTTP {answer.status})")
+
+
+def _github_grant_url(revoke_url: str) -> str:
+    """GitHub's authorization endpoint next to its token endpoint: ``.../applications/{client_id}/grant``."""
+    if not revoke_url.endswith("/token"):
+        raise ExchangeError(
+            "unsupported_operation",
+            "This provider's refresh tokens cannot be revoked.",
+            log_detail="github-style revoke_url does not end in /token, so there is no /grant next to it",
+        )
+    return revoke_url[: -len("token")] + "grant"
+
+
+def _github_not_found(answer: ProviderAnswer) -> bool:
+    """GitHub's own 404 (unknown or already revoked token), told apart by its JSON shape.
+
+    A 404 from anything else on the way (a proxy, a wrong host, an HTML error
+    page) revoked nothing, and is a provider_error.
+    """
+    fields = answer.fields or {}
+    documentation = fields.get("documentation_url")
+    return (
+        answer.status == 404
+        and fields.get("message") == "Not Found"
+        and isinstance(documentation, str)
+        and documentation.startswith("https://docs.github.com/")
+    )
 
 
 def raise_provider_error(answer: ProviderAnswer, *, revocation: bool = False) -> None:
@@ -290,21 +366,23 @@ def raise_provider_error(answer: ProviderAnswer, *, revocation: bool = False) ->
     raise ExchangeError(code, description, log_detail=f"provider said {error}")
 
 
-def _lifetime(value: Any) -> int | str | None:
-    """A lifetime (``expires_in``, ...) as the SPA gets it: an integer, or the provider's text.
+def _lifetime(value: Any) -> int | None:
+    """A lifetime (``expires_in``, ...) as the SPA gets it: whole seconds from 0 to ten years, or None.
 
-    Form-encoded answers carry numbers as text; those become integers. A JSON
-    number becomes an integer (parsing already refused non-finite ones).
-    Anything else (true, null, a list or object) is no lifetime: None, left out.
+    Form-encoded answers carry numbers as text; decimal digits become an
+    integer. A JSON number becomes an integer (parsing already refused
+    non-finite ones; a fraction is cut off). Anything else (other text, true,
+    null, a list or object) and anything out of range is no lifetime: None,
+    left out, so a client never schedules a refresh on nonsense.
     """
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        return int(value) if DECIMAL_DIGITS.fullmatch(value) else value
+        value = int(value) if math.isfinite(value) else None
+    elif isinstance(value, str):
+        value = int(value) if DECIMAL_DIGITS.fullmatch(value) else None
+    if isinstance(value, int) and 0 <= value <= MAX_LIFETIME_SECONDS:
+        return value
     return None
 
 

@@ -72,5 +72,7 @@ def authorization_code_form(provider: ProviderSettings, payload: Mapping[str, An
 def _revoke(call: grants.ProviderCall, payload: Mapping[str, Any]) -> Mapping[str, Any]:
     if call.provider.revoke_url is None:
         raise ExchangeError("unsupported_operation", "This provider has no token revocation endpoint.")
-    grants.revoke_token(call, bounded_string(payload, "token"))
+    token = bounded_string(payload, "token")
+    refresh_token = None if payload.get("refresh_token") is None else bounded_string(payload, "refresh_token")
+    grants.revoke_token(call, token, refresh_token)
     return {"revoked": True}

@@ -190,7 +190,10 @@ def get_team_membership(call: ApiCall) -> None:
 
 
 def delete_token(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
-    """``DELETE /applications/{client_id}/token``: basic auth with the app's credentials, the token in the body."""
+    """``DELETE /applications/{client_id}/token`` (that token) or ``/grant`` (the user's whole authorization).
+
+    Basic auth with the app's credentials, the access token in the body.
+    """
     provider = handler.provider
     scheme, _, encoded = seen.headers.get("authorization", "").partition(" ")
     try:
@@ -209,7 +212,7 @@ def delete_token(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) 
         token = None
     if not isinstance(token, str) or not token:
         handler.send_json(422, {"message": "Invalid request.", "documentation_url": DOCS})
-    elif provider.revoke_token(token):
+    elif provider.revoke_grant(token) if match["what"] == "grant" else provider.revoke_token(token):
         handler.send_answer(204, b"", "text/plain")
     else:
         handler.not_found()
@@ -225,5 +228,5 @@ ROUTES: tuple[Route, ...] = (
         rf"/orgs/(?P<org>{_SEGMENT})/teams/(?P<team_slug>{_SEGMENT})/memberships/(?P<username>{_SEGMENT})",
         get_team_membership,
     ),
-    route("DELETE", r"/applications/(?P<client_id>.*)/token", delete_token),
+    route("DELETE", r"/applications/(?P<client_id>.*)/(?P<what>token|grant)", delete_token),
 )

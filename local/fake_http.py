@@ -190,7 +190,8 @@ class FakeHandler(BaseHTTPRequestHandler):
         self.send_answer(status, page.encode(), "text/html; charset=utf-8")
 
     def not_found(self) -> None:
-        self.send_json(404, {"message": "Not Found"})
+        """GitHub's 404, which the function tells apart from anybody else's by this shape."""
+        self.send_json(404, {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
 
     # -- reading -------------------------------------------------------------
 

@@ -12,7 +12,9 @@ GitHub style
     with ``error``/``error_description``/``error_uri``), ``GET /user``,
     ``GET /user/emails``, ``GET /user/memberships/orgs/{org}``,
     ``GET /orgs/{org}/teams/{team_slug}/memberships/{username}``,
-    ``DELETE /applications/{client_id}/token``, ``GET /avatar.png``.
+    ``DELETE /applications/{client_id}/token``, ``DELETE /applications/{client_id}/grant``
+    (the user's authorization: every token of the app, refresh tokens too), ``GET /avatar.png``;
+    unknown paths and tokens get GitHub's 404 body (``message``, ``documentation_url``).
 RFC 6749 style
     ``GET /authorize``, ``POST /token`` (errors are HTTP 400, or 401
     ``invalid_client``), ``POST /revoke`` (RFC 7009: 200 even for unknown
@@ -133,6 +135,7 @@ class FakeProvider:
         access_token_ttl: int = 28800,
         refresh_token_ttl: int = 15897600,
         keepalive_timeout: float | None = None,
+        issuer: str | None = None,
         port: int = 0,
     ) -> None:
         """
@@ -146,7 +149,8 @@ class FakeProvider:
         (``"active"``, or ``"pending"`` for an invitation not yet accepted);
         ``teams`` does the same for ``"org/team-slug"``. ``emails`` are
         ``GET /user/emails`` entries; by default the user's email, verified
-        and primary.
+        and primary. ``issuer`` adds RFC 9207's ``iss`` to every authorization
+        response (GitHub sends none; it can be changed at run time).
         """
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
@@ -170,6 +174,7 @@ class FakeProvider:
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.keepalive_timeout = keepalive_timeout
+        self.issuer = issuer
         self._port = port
 
         self.seen: list[SeenRequest] = []
@@ -370,6 +375,18 @@ class FakeProvider:
                 self.revoked_tokens.append(token)
         return found
 
+    def revoke_grant(self, token: str) -> bool:
+        """Delete the authorization a live access token belongs to: every token of it (one user here)."""
+        with self._lock:
+            info = self._state.access_tokens.get(token)
+            if info is None or not _alive(info.expires_at):
+                return False
+            ended = [*self._state.access_tokens, *self._state.refresh_tokens]
+            self._state.access_tokens.clear()
+            self._state.refresh_tokens.clear()
+            self.revoked_tokens.extend(ended)
+        return True
+
     def lookup_access_token(self, token: str) -> IssuedToken | None:
         """The live access token's grant, or None."""
         with self._lock:
@@ -448,6 +465,11 @@ def _authorization_error_page(handler: FakeHandler, message: str) -> None:
     handler.send_page(400, "Authorization error", f"<h1>Authorization error</h1><p>{html.escape(message)}</p>")
 
 
+def _authorization_response(provider: FakeProvider, redirect_uri: str, params: Mapping[str, str]) -> str:
+    """The redirect back to the client, with ``iss`` when the provider identifies itself (RFC 9207)."""
+    return _with_query(redirect_uri, {**params, "iss": provider.issuer} if provider.issuer else params)
+
+
 def _authorize_page(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
     provider = handler.provider
     params = seen.query
@@ -457,7 +479,7 @@ def _authorize_page(handler: FakeHandler, seen: SeenRequest, match: re.Match[str
         return
     redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
     if redirect_error is not None:
-        handler.send_redirect(_with_query(redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
+        handler.send_redirect(_authorization_response(provider, redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
         return
     hidden = "".join(
         f'<input type=hidden name="{html.escape(name)}" value="{html.escape(value)}">' for name, value in params.items()
@@ -488,10 +510,10 @@ def _authorize_decision(handler: FakeHandler, seen: SeenRequest, match: re.Match
     redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
     state = params.get("state", "")
     if redirect_error is not None:
-        handler.send_redirect(_with_query(redirect_uri, {"error": redirect_error, "state": state}))
+        handler.send_redirect(_authorization_response(provider, redirect_uri, {"error": redirect_error, "state": state}))
     elif params.get("decision") == "authorize":
         code = provider._issue_code(redirect_uri, given, params.get("scope", ""), params.get("code_challenge"))
-        handler.send_redirect(_with_query(redirect_uri, {"code": code, "state": state}))
+        handler.send_redirect(_authorization_response(provider, redirect_uri, {"code": code, "state": state}))
     else:
         denial = {
             "error": "access_denied",
@@ -499,7 +521,7 @@ def _authorize_decision(handler: FakeHandler, seen: SeenRequest, match: re.Match
             "error_uri": f"{_GITHUB_DOCS}/#access-denied",
             "state": state,
         }
-        handler.send_redirect(_with_query(redirect_uri, denial))
+        handler.send_redirect(_authorization_response(provider, redirect_uri, denial))
 
 
 def _github_token(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:

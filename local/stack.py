@@ -15,6 +15,7 @@ import secrets
 import sys
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,19 @@ def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+@dataclass(frozen=True)
+class ExtraProvider:
+    """A further provider for the stack, served by whoever started it (a test's fake, say).
+
+    ``entry`` is its stack config entry, exactly as under ``providers`` in
+    Pulumi config (``clientId``, ``authorizeUrl``, ``tokenUrl``, ...);
+    ``client_secret`` goes into the secrets document next to GitHub's.
+    """
+
+    entry: Mapping[str, Any]
+    client_secret: str
+
+
 class LocalStack:
     """Start with ``with LocalStack() as stack:``; everything stops on exit.
 
@@ -97,6 +111,10 @@ class LocalStack:
     ``cms`` turns on CMS popup mode and serves a Decap CMS admin page on its
     own origin (``cms_port``) for the repository ``cms_repo``; the fake
     GitHub then also serves that repository's API.
+
+    ``extra_providers`` adds providers by name next to GitHub (see
+    ``ExtraProvider``), so a sign-in can choose between several, as a
+    deployment with two or more providers does.
     """
 
     def __init__(
@@ -117,6 +135,7 @@ class LocalStack:
         cms: bool = False,
         cms_port: int = 0,
         cms_repo: str = CMS_REPO,
+        extra_providers: Mapping[str, ExtraProvider] | None = None,
         log: Log | None = None,
         verbose: bool = False,
         site_root: Path = REPO / "site",
@@ -126,6 +145,11 @@ class LocalStack:
             raise ValueError("give both github_client_id and github_client_secret, or neither")
         self._entries = {name: dict(entry or {}) for name, entry in ({PROVIDER: {}} if providers is None else providers).items()}
         self._client_secrets = dict(client_secrets or {})
+        for name, extra in (extra_providers or {}).items():
+            if name == PROVIDER or name in self._entries:
+                raise ValueError(f"{name} is already one of the stack's providers; name extra providers otherwise")
+            self._entries[name] = dict(extra.entry)
+            self._client_secrets[name] = extra.client_secret
         if github_client_id is not None and github_client_secret is not None:
             self._entries[PROVIDER] = {**self._entries.get(PROVIDER, {}), "clientId": github_client_id}
             self._client_secrets[PROVIDER] = github_client_secret

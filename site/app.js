@@ -25,6 +25,9 @@ const view = {
 
 const TITLES = {
   state_mismatch: "Sign-in rejected",
+  wrong_callback: "Sign-in answer from the wrong provider",
+  issuer_mismatch: "Sign-in answer from the wrong issuer",
+  issuer_missing: "Sign-in answer without its issuer",
   no_pending_sign_in: "Sign-in not recognised",
   access_denied: "Sign-in cancelled",
   invalid_grant: "Sign-in code expired",

@@ -28,9 +28,16 @@
 //
 // `config` is the generated config.js:
 //   { functionUrl,
-//     providers: [{ name, label, callbackPath, clientId, authorizeUrl, userInfoUrl, scopes, pkce, refresh, revoke }] }
-// Each provider has its own callbackPath (/callback/<name>): a code can only come back to the path of
-// the provider it was issued for.
+//     providers: [{ name, label, callbackPath, clientId, authorizeUrl, userInfoUrl, scopes, pkce, refresh, revoke,
+//                   issuer, requireIss }] }
+//
+// Mix-up defence (RFC 9700 §4.4, RFC 9207). Each provider has its own callbackPath (/callback/<name>),
+// and a callback is completed only when the path it landed on, its `state` and the attempt this tab
+// started all name the same provider; when it carries `iss`, that must be the provider's `issuer`, and a
+// provider with `requireIss` must send one. So a code one provider issued is never sent to another
+// provider's token endpoint, even when a malicious provider forwards the user to an honest one with
+// this tab's state and PKCE challenge. After the callback the address bar shows the page the sign-in
+// started from, without the provider's answer.
 
 const PENDING_KEY = "oauth-exchange:pending-sign-in";
 const CALLBACK_PARAMS = ["code", "state", "error", "error_description", "error_uri", "iss"];
@@ -62,6 +69,9 @@ const MESSAGES = {
   access_denied: "Sign-in was cancelled: access was not granted at the provider.",
   authorization_error: "The provider could not complete the sign-in.",
   invalid_callback: "The provider's answer had no authorization code.",
+  wrong_callback: "The sign-in answer came back to the address of another provider than the one this sign-in was started with, so it was rejected. Please sign in again.",
+  issuer_mismatch: "The sign-in answer names another issuer than the provider this sign-in was started with, so it was rejected. Please sign in again.",
+  issuer_missing: "The sign-in answer does not say which provider issued it, although this provider always does, so it was rejected. Please sign in again.",
   no_pending_sign_in: "There is no sign-in in progress in this tab (it was already completed or started elsewhere). Please sign in again.",
   network_error: "The sign-in service could not be reached. Check your connection and try again.",
   bad_response: "The sign-in service sent an answer that could not be understood.",
@@ -260,15 +270,46 @@ export function createOAuthClient(
       url.searchParams.set("code_challenge", await computeChallenge(verifier));
       url.searchParams.set("code_challenge_method", "S256");
     }
+    // Where the user comes back to once the callback is handled.
+    const here = new URL(location.href);
+    const returnTo = here.pathname + here.search + here.hash;
     // One attempt at a time per tab: a new attempt replaces (and so invalidates) the previous one.
-    storage.setItem(PENDING_KEY, JSON.stringify({ provider: providerName, state, verifier, redirectUri }));
+    storage.setItem(PENDING_KEY, JSON.stringify({ provider: providerName, state, verifier, redirectUri, returnTo }));
     location.assign(url.toString());
   }
 
-  /** Whether the current URL carries a provider's answer (code, state or error). */
+  /** Whether the current URL carries a provider's answer (code, state, error or iss). */
   function isCallback() {
     const params = new URL(location.href).searchParams;
-    return params.has("code") || params.has("state") || params.has("error");
+    return params.has("code") || params.has("state") || params.has("error") || params.has("iss");
+  }
+
+  /** A same-origin path to come back to, or "/" (never another origin's URL). */
+  function safeReturnPath(value) {
+    return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
+      ? value
+      : "/";
+  }
+
+  /** The provider whose callback path this is, or null. */
+  function providerAtPath(pathname) {
+    return config.providers.find((p) => p.callbackPath === pathname) ?? null;
+  }
+
+  /**
+   * RFC 9207: a present `iss` must be the provider's issuer (or, for a provider without one, must not
+   * be another configured provider's); a provider that always sends `iss` must have sent it.
+   */
+  function checkIssuer(provider, iss) {
+    if (iss === null) {
+      if (provider.requireIss) throw new OAuthError("issuer_missing");
+      return;
+    }
+    if (provider.issuer) {
+      if (iss !== provider.issuer) throw new OAuthError("issuer_mismatch");
+    } else if (config.providers.some((p) => p.issuer && p.issuer === iss)) {
+      throw new OAuthError("issuer_mismatch");
+    }
   }
 
   /**
@@ -282,10 +323,7 @@ export function createOAuthClient(
     if (!isCallback()) return null;
     const url = new URL(location.href);
     const params = new URLSearchParams(url.search);
-    for (const name of CALLBACK_PARAMS) url.searchParams.delete(name);
-    // Before anything can fail: the code must not stay in the address bar, history or Referer.
-    history.replaceState(history.state, "", url.pathname + url.search + url.hash);
-
+    const landedAt = url.origin + url.pathname;
     const stored = storage.getItem(PENDING_KEY);
     storage.removeItem(PENDING_KEY);
     let pending = null;
@@ -294,9 +332,22 @@ export function createOAuthClient(
     } catch {
       pending = null;
     }
+    // Before anything can fail: the code must not stay in the address bar, history or Referer.
+    for (const name of CALLBACK_PARAMS) url.searchParams.delete(name);
+    const leftover = url.search + url.hash;
+    history.replaceState(history.state, "", pending ? safeReturnPath(pending.returnTo) : url.pathname + leftover);
+
+    // No state at all is a forged callback too (login CSRF), whatever else it carries.
+    if (!params.has("state")) throw new OAuthError("state_mismatch");
     if (!pending || typeof pending.state !== "string") throw new OAuthError("no_pending_sign_in");
     // Exact match, checked before the provider's error so a forged answer cannot even show a message.
     if (params.get("state") !== pending.state) throw new OAuthError("state_mismatch");
+    // The path it came back to must be the callback path of the provider this attempt went to.
+    const provider = providerAtPath(new URL(landedAt).pathname);
+    if (!provider || provider.name !== pending.provider || landedAt !== pending.redirectUri) {
+      throw new OAuthError("wrong_callback");
+    }
+    checkIssuer(provider, params.get("iss"));
 
     const error = params.get("error");
     if (error !== null) {
@@ -306,11 +357,11 @@ export function createOAuthClient(
     const code = params.get("code");
     if (!code) throw new OAuthError("invalid_callback");
 
-    const request = { provider: pending.provider, code, redirect_uri: pending.redirectUri };
+    const request = { provider: provider.name, code, redirect_uri: pending.redirectUri };
     if (pending.verifier) request.code_verifier = pending.verifier;
     forget();
     const startedIn = generation;
-    return accept(pending.provider, await callFunction("/token", request), startedIn);
+    return accept(provider.name, await callFunction("/token", request), startedIn);
   }
 
   /**
@@ -375,8 +426,9 @@ export function createOAuthClient(
   }
 
   /**
-   * Revoke the access token at the provider (through the function), then
-   * forget it. The session is forgotten even when revocation fails.
+   * Revoke the access token, and the refresh token when there is one, at the
+   * provider (through the function), then forget them. The session is
+   * forgotten even when revocation fails.
    * @returns {Promise<{revoked: boolean, error: OAuthError|null}>}
    *   revoked false with error null: the provider has no revocation endpoint.
    */
@@ -385,11 +437,12 @@ export function createOAuthClient(
     if (refreshing) await refreshing.catch(() => {});
     if (!session) return { revoked: false, error: null };
     const { provider } = session;
-    const token = accessToken;
+    const request = { provider, token: accessToken };
+    if (refreshToken !== null) request.refresh_token = refreshToken;
     forget();
     if (!providerConfig(provider).revoke) return { revoked: false, error: null };
     try {
-      const answer = await callFunction("/revoke", { provider, token });
+      const answer = await callFunction("/revoke", request);
       return { revoked: answer.revoked === true, error: null };
     } catch (error) {
       return { revoked: false, error };

@@ -29,6 +29,10 @@ class Preset:
     """How the access policy learns who signed in: ``github`` (GitHub's REST API) or ``oidc`` (OpenID Connect UserInfo)."""
     oidc_userinfo_url: str | None
     """The OpenID Connect UserInfo endpoint (``email``, ``email_verified``), when the provider has one."""
+    issuer: str | None
+    """The provider's issuer identifier: what it sends as ``iss`` in authorization responses (RFC 9207)."""
+    require_iss: bool
+    """Whether it always sends ``iss``, so that a callback without one is refused."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -46,6 +50,9 @@ PRESETS: dict[str, Preset] = {
         api_base_url="https://api.github.com",
         access_check="github",
         oidc_userinfo_url=None,
+        # GitHub sends no iss and publishes no OAuth metadata: its callbacks are told apart by path only.
+        issuer=None,
+        require_iss=False,
     ),
     "gitlab": Preset(
         label="GitLab",
@@ -61,6 +68,9 @@ PRESETS: dict[str, Preset] = {
         api_base_url="https://gitlab.com/api/v4",
         access_check="oidc",
         oidc_userinfo_url="https://gitlab.com/oauth/userinfo",
+        # The issuer of its OpenID configuration; GitLab does not advertise iss in authorization responses.
+        issuer="https://gitlab.com",
+        require_iss=False,
     ),
     "google": Preset(
         label="Google",
@@ -76,5 +86,9 @@ PRESETS: dict[str, Preset] = {
         api_base_url="https://openidconnect.googleapis.com",
         access_check="oidc",
         oidc_userinfo_url="https://openidconnect.googleapis.com/v1/userinfo",
+        # Google's callbacks carry iss=https://accounts.google.com, but its discovery document does not
+        # advertise authorization_response_iss_parameter_supported (a phased rollout): checked when present.
+        issuer="https://accounts.google.com",
+        require_iss=False,
     ),
 }

@@ -8,11 +8,14 @@ Every error names the config key that is wrong.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from html import escape as escape_html
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,8 +44,15 @@ _PROVIDER_KEYS = frozenset(
         "allow",
         "apiBaseUrl",
         "oidcUserInfoUrl",
+        "issuer",
+        "requireIss",
     }
 )
+# Characters that could end an HTML attribute, open a tag, or end or split a CSP directive or policy.
+# URLs that need one can percent-encode it.
+_UNSAFE_URL_CHARACTERS = frozenset("\"'<>`\\^{}|;,")
+_DNS_NAME = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+_UNSAFE_LABEL_CHARACTERS = frozenset("\"'<>`\\")
 
 
 class ConfigError(ValueError):
@@ -151,10 +161,25 @@ def is_loopback_host(host: str | None) -> bool:
     return (host or "").lower() in LOOPBACK_HOSTS
 
 
-def check_url(key: str, value: Any) -> str:
-    """An absolute https URL, or http on a loopback host (local runs and tests)."""
+def check_url(key: str, value: Any, *, placeholders: tuple[str, ...] = ()) -> str:
+    """An absolute https URL (http on a loopback host, for local runs and tests) that is safe in HTML and a CSP.
+
+    The host must be a DNS name or an IP address, and the URL must hold
+    nothing that could break out of an HTML attribute or a CSP directive:
+    no quotes, ``<``, ``>``, ``;``, ``,``, backslash, spaces, control or
+    non-ASCII characters. ``placeholders`` (like ``{client_id}``) are allowed
+    as they are, for the program to fill in.
+    """
     if not isinstance(value, str) or not value or any(c.isspace() for c in value):
         raise ConfigError(key, "must be a URL string without spaces")
+    text = value
+    for placeholder in placeholders:
+        text = text.replace(placeholder, "x")
+    if any(not " " < c < "\x7f" for c in text):
+        raise ConfigError(key, "must be ASCII without control characters (percent-encode the rest, punycode for hosts)")
+    unsafe = sorted(set(text) & _UNSAFE_URL_CHARACTERS)
+    if unsafe:
+        raise ConfigError(key, f"must not contain {' '.join(unsafe)}: it could break out of the site's HTML or CSP")
     parts = urlsplit(value)
     try:
         parts.port
@@ -162,8 +187,40 @@ def check_url(key: str, value: Any) -> str:
         raise ConfigError(key, f"{value!r} has an invalid port") from None
     if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
         raise ConfigError(key, f"{value!r} is not an absolute http(s) URL with a host")
+    if not _is_host(parts.hostname):
+        raise ConfigError(key, f"{value!r} does not name a host (a DNS name like example.com, or an IP address)")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ConfigError(key, f"{value!r} must use https (http is allowed only for localhost)")
+    return value
+
+
+def _is_host(host: str) -> bool:
+    """A DNS name (lower-cased by urlsplit) or an IP address literal."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return _DNS_NAME.fullmatch(host) is not None
+
+
+def check_issuer(key: str, value: Any) -> str:
+    """An issuer identifier (RFC 8414): an https URL (http on loopback) without query or fragment."""
+    check_url(key, value)
+    parts = urlsplit(value)
+    if parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ConfigError(key, f"{value!r} is an issuer identifier: a URL without query or fragment")
+    return value
+
+
+def check_label(key: str, value: Any) -> str:
+    """A display name: short, printable, nothing that could end an attribute or open a tag."""
+    if not isinstance(value, str) or not value.strip() or len(value) > 64:
+        raise ConfigError(key, "must be a short display name")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in value):
+        raise ConfigError(key, "must not contain control or formatting characters")
+    unsafe = sorted(set(value) & _UNSAFE_LABEL_CHARACTERS)
+    if unsafe:
+        raise ConfigError(key, f"must not contain {' '.join(unsafe)}")
     return value
 
 
@@ -253,9 +310,7 @@ def _provider(name: str, entry: Any) -> Provider:
     image_origins = pick("imageOrigins", preset.image_origins if preset else ())
     if not isinstance(image_origins, list | tuple):
         raise ConfigError(f"{key}.imageOrigins", "must be a list of origins")
-    label = pick("label", preset.label if preset else name)
-    if not isinstance(label, str) or not label.strip() or len(label) > 64:
-        raise ConfigError(f"{key}.label", "must be a short display name")
+    label = check_label(f"{key}.label", pick("label", preset.label if preset else name))
     access_check = preset.access_check if preset else ("github" if revoke_style == "github" else "oidc")
     api_base = pick("apiBaseUrl", preset.api_base_url if preset else None)
     api_base_url = None if api_base is None else check_url(f"{key}.apiBaseUrl", api_base).rstrip("/")
@@ -267,6 +322,11 @@ def _provider(name: str, entry: Any) -> Provider:
     if allow.restricts and access_check == "oidc" and oidc_userinfo_url is None:
         raise ConfigError(f"{key}.oidcUserInfoUrl", "is needed to check allow: the OpenID Connect UserInfo endpoint")
     scopes = _scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ())
+    issuer = pick("issuer", preset.issuer if preset else None)
+    issuer = None if issuer is None else check_issuer(f"{key}.issuer", issuer)
+    require_iss = _bool(f"{key}.requireIss", entry.get("requireIss"), preset.require_iss if preset else False)
+    if require_iss and issuer is None:
+        raise ConfigError(f"{key}.requireIss", "needs issuer: the exact iss value the provider sends")
     return Provider(
         name=name,
         label=label,
@@ -274,7 +334,7 @@ def _provider(name: str, entry: Any) -> Provider:
         authorize_url=check_url(f"{key}.authorizeUrl", pick("authorizeUrl", preset.authorize_url if preset else None)),
         token_url=check_url(f"{key}.tokenUrl", pick("tokenUrl", preset.token_url if preset else None)),
         token_auth=token_auth,
-        revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url),
+        revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url, placeholders=("{client_id}",)),
         revoke_style=revoke_style,
         userinfo_url=None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url),
         scopes=scopes + tuple(s for s in access_policy_scopes(allow, access_check) if not _scope_granted(s, scopes)),
@@ -285,6 +345,8 @@ def _provider(name: str, entry: Any) -> Provider:
         access_check=access_check,
         oidc_userinfo_url=oidc_userinfo_url,
         allow=allow,
+        issuer=issuer,
+        require_iss=require_iss,
     )
 
 
@@ -662,6 +724,8 @@ def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
                 "pkce": p.pkce,
                 "refresh": p.refresh,
                 "revoke": p.revoke_url is not None,
+                "issuer": p.issuer,
+                "requireIss": p.require_iss,
             }
             for p in settings.providers
         ],
@@ -729,7 +793,9 @@ def render_index_html(html: str, settings: Settings, function_origin: str) -> st
     match = _HEAD_TAG.search(html)
     if match is None:
         raise ValueError("index.html has no <head> element")
-    meta = f'\n    <meta http-equiv="Content-Security-Policy" content="{connect_policy(settings, function_origin)}">'
+    # Validated settings hold nothing to escape; escaped anyway, for the double-quoted attribute.
+    policy = escape_html(connect_policy(settings, function_origin), quote=False).replace('"', "&quot;")
+    meta = f'\n    <meta http-equiv="Content-Security-Policy" content="{policy}">'
     return html[: match.end()] + meta + html[match.end() :]
 
 

@@ -51,7 +51,7 @@ async function harness(answers, providerOverrides = {}) {
   async function signedIn() {
     await client.signIn("acme");
     const state = new URL(location.assigned).searchParams.get("state");
-    location.href = `https://spa.example/app/?code=the-code&state=${state}`;
+    location.href = `https://spa.example/app/callback/acme?code=the-code&state=${state}`;
     return client.completeSignIn();
   }
   const waitFor = async (check) => {
@@ -96,14 +96,14 @@ def test_tokens_are_refreshed_before_they_expire_and_rotated(flow, page):
     assert exchange["body"]["redirect_uri"] == "https://spa.example/app/callback/acme"
     assert re.fullmatch(r"[A-Za-z0-9._~-]{43,128}", exchange["body"]["code_verifier"])
     assert refresh["body"] == {"provider": "acme", "grant_type": "refresh_token", "refresh_token": "rt-1"}
-    assert revoke["body"] == {"provider": "acme", "token": "at-2"}
+    assert revoke["body"] == {"provider": "acme", "token": "at-2", "refresh_token": "rt-2"}, "sign-out revokes both"
     assert result["session"]["canRefresh"] is True
     assert "accessToken" not in result["session"], "sessions never carry the token"
     assert result["changes"][0]["error"] is None
     assert result["changes"][0]["session"]["expiresAt"] > result["session"]["expiresAt"]
     assert result["token"] == "at-2"
     assert result["signOut"] == {"revoked": True, "error": None}
-    assert result["href"] == "https://spa.example/app/"
+    assert result["href"] == "https://spa.example/app/", "back where the sign-in started, without the answer"
     assert result["stored"] == []
 
 

@@ -109,9 +109,13 @@ def test_the_spa_refreshes_through_the_function_and_uses_the_rotated_tokens(flow
     page.get_by_role("button", name="Sign out").click()
 
     expect(page.get_by_role("status")).to_have_text("Signed out. The token was revoked at GitHub.")
-    current = provider.issued_access_tokens[-1]
-    assert provider.revoked_tokens[-1] == current != signed_in_token
+    current, current_refresh = provider.issued_access_tokens[-1], provider.issued_refresh_tokens[-1]
+    assert current != signed_in_token
     assert current not in provider.active_access_tokens()
+    # The refresh token too: sign-out deletes the user's authorization of the app, with every token of it.
+    assert {current, current_refresh} <= set(provider.revoked_tokens)
+    (revocation,) = [r for r in provider.seen[seen:] if r.method == "DELETE"]
+    assert revocation.path.endswith("/grant") and revocation.json() == {"access_token": current}
     expect(page.get_by_role("alert")).to_be_hidden()
 
 
@@ -160,7 +164,8 @@ def test_signing_out_during_a_refresh_revokes_the_token_the_refresh_brings(flow,
 
     refreshed_token = wait_for(page, "refreshed token", lambda: provider.issued_access_tokens[issued + 1 :])[0]
     expect(page.get_by_role("status")).to_have_text("Signed out. The token was revoked at GitHub.")
-    assert provider.revoked_tokens[-1] == refreshed_token != signed_in_token
+    assert refreshed_token != signed_in_token
+    assert {refreshed_token, provider.issued_refresh_tokens[-1]} <= set(provider.revoked_tokens)
     assert refreshed_token not in provider.active_access_tokens()
     expect(page.get_by_role("alert")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign in with GitHub")).to_be_visible()

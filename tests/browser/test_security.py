@@ -10,6 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import pytest
 from playwright.sync_api import expect
 
 # RFC 7636, Appendix B.
@@ -106,6 +107,24 @@ def test_tampered_state_is_rejected_without_calling_the_function(flow, page, sta
     assert flow.storage()["sessionStorage"] == {}, "the attempt is spent even when the state is wrong"
 
 
+@pytest.mark.parametrize("pending", [True, False], ids=["attempt-pending", "no-attempt"])
+def test_a_callback_without_state_is_refused_without_calling_the_function(flow, page, stack, pending):
+    """Login CSRF: a link to the callback with the attacker's own code and no state."""
+    if pending:
+        flow.start_sign_in()
+    else:
+        flow.open_site()
+    code, _ = flow.provider.authorize_pkce(stack.redirect_uri)
+    before = stack.emulator.invocation_count
+
+    page.goto(stack.redirect_uri + "?" + urlencode({"code": code}))
+
+    flow.expect_error("state_mismatch", "did not match the sign-in started in this tab")
+    assert stack.emulator.invocation_count == before
+    assert flow.storage()["sessionStorage"] == {}
+    assert "code=" not in page.url
+
+
 def test_replayed_code_shows_invalid_grant(flow, page, stack):
     flow.start_sign_in()
     page.go_back()
@@ -129,10 +148,10 @@ def test_the_address_bar_and_history_never_keep_the_code(flow, page, context):
     flow.sign_in()
 
     assert "code=" not in page.url and "state=" not in page.url
-    assert page.url == flow.stack.redirect_uri
+    assert page.url == flow.stack.site_url, "back on the page the sign-in started from"
     history = context.new_cdp_session(page).send("Page.getNavigationHistory")
     urls = [entry["url"] for entry in history["entries"]]
-    assert urls[-1] == flow.stack.redirect_uri
+    assert urls[-1] == flow.stack.site_url
     assert not [url for url in urls if "code=" in url]
     # Nor does the code leak through a Referer to the provider's API.
     for request in flow.provider.requests_to("/user"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,6 +12,7 @@ from local.stack import LocalStack
 from tests.browser.conftest import Flow
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "signed-in.png"
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_SCREENSHOTS") == "1"
 
 
 def test_sign_in_shows_the_profile_from_the_provider(flow, page):
@@ -28,8 +30,21 @@ def test_sign_in_shows_the_profile_from_the_provider(flow, page):
     profile_calls = flow.provider.requests_to("/user")
     assert profile_calls[-1].headers["authorization"].startswith("Bearer ")
 
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
+    committed = fingerprint(SCREENSHOT)
+    save_screenshot(page)
+    if not UPDATE_SCREENSHOTS:
+        assert fingerprint(SCREENSHOT) == committed, "the committed screenshot is rewritten only with UPDATE_SCREENSHOTS=1"
+
+
+def fingerprint(path: Path) -> tuple[int, bytes] | None:
+    return (path.stat().st_mtime_ns, path.read_bytes()) if path.exists() else None
+
+
+def save_screenshot(page) -> None:
+    """The README's picture of the signed-in demo, taken only when asked (UPDATE_SCREENSHOTS=1)."""
+    if UPDATE_SCREENSHOTS:
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), animations="disabled", caret="hide")
 
 
 def test_sign_out_revokes_the_token_at_the_provider(flow, page):
@@ -87,4 +102,4 @@ def test_a_nested_callback_path_still_loads_the_app_and_signs_in(page):
         flow.authorize()
 
         flow.wait_signed_in()
-        assert urlsplit(page.url).path == "/auth/done/github"
+        assert urlsplit(page.url).path == "/", "back on the page the sign-in started from"

@@ -7,6 +7,8 @@ appear anywhere but a successful ``/token`` answer, and there must be exactly
 one request log line per response (so the scan cannot silently see nothing).
 The CMS callback page is the other place a token may appear: it hands the
 token to the CMS. Cookie values may be set, but never logged.
+Every test that invokes the handler runs twice: with the function's logger at
+INFO, as deployed, and at DEBUG, as an operator may set it.
 """
 
 from __future__ import annotations
@@ -160,18 +162,34 @@ def _record_text(record: logging.LogRecord) -> str:
 
 
 
+FUNCTION_LOG_LEVELS = ("INFO", "DEBUG")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The leak scan of every test that invokes the handler, at each level the function may log at."""
+    if "invoke" in metafunc.fixturenames:
+        metafunc.parametrize("function_log_level", FUNCTION_LOG_LEVELS, indirect=True)
+
+
+@pytest.fixture
+def function_log_level(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "INFO")
+
+
 @pytest.fixture(autouse=True)
-def sensitive() -> Iterator[Sensitive]:
+def sensitive(function_log_level: str) -> Iterator[Sensitive]:
     state = Sensitive()
     root = logging.getLogger()
-    previous_level = root.level
+    previous_level, previous_function_level = root.level, exchange.log.level
     root.addHandler(state.capture)
     root.setLevel(1)
+    exchange.log.setLevel(function_log_level)
     try:
         yield state
     finally:
         root.removeHandler(state.capture)
         root.setLevel(previous_level)
+        exchange.log.setLevel(previous_function_level)
         exchange.reset()
     state.check()
 

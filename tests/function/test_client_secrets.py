@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,12 @@ import pytest
 
 import client_secrets
 import exchange
-from client_secrets import ClientSecrets, SecretUnavailable
+import grants
+from client_secrets import REREAD_INTERVAL_SECONDS, ClientSecrets, SecretUnavailable
+from exchange_errors import ExchangeError
+from oauth_config import parse_config
+from provider_http import ProviderClient
+from web import RequestNote
 from oauth_exchange.settings import Settings
 from tests.function import fault_servers
 from tests.function.conftest import REDIRECT_URI
@@ -55,6 +61,20 @@ def test_unchanged_secret_after_reread_is_not_sent_twice(fake_provider, deploy, 
 
     assert reply.body["error"] == "server_misconfigured"
     assert len(token_requests(provider)) == 1
+
+
+def test_a_wrong_secret_is_not_reread_on_every_request(fake_provider, deploy, exchange_code, monkeypatch):
+    provider = fake_provider("github")
+    deploy({"github": provider}, secrets={"github": "a-wrong-secret-value"})
+    reads = []
+    read = client_secrets.SecretsManagerSource.__call__
+    monkeypatch.setattr(client_secrets.SecretsManagerSource, "__call__", lambda self: reads.append(1) or read(self))
+
+    replies = [exchange_code(*provider.authorize_pkce(REDIRECT_URI)) for _ in range(4)]
+
+    assert [reply.body["error"] for reply in replies] == ["server_misconfigured"] * 4
+    assert len(reads) == 2, "the cold read, then one re-read for the first rejection"
+    assert len(token_requests(provider)) == 4, "an unchanged secret is never sent twice"
 
 
 def test_secret_is_cached_between_requests(github, secret_store, exchange_code, sensitive):
@@ -236,4 +256,47 @@ def test_concurrent_rejections_of_the_same_secret_share_one_reread():
         results = list(pool.map(lambda _: cache.reread("p", generation), range(32)))
 
     assert set(results) == {("new", 2)}
+    assert source.reads == 2
+
+
+def test_while_the_provider_rejects_the_credentials_the_store_is_reread_at_most_once_per_interval(fake_provider):
+    provider = fake_provider("github")
+    source = CountingSource({"github": "wrong-secret-one"}, {"github": "wrong-secret-two"}, {"github": provider.client_secret})
+    clock = Clock()
+    cache = ClientSecrets(source, ttl_seconds=300, clock=clock)
+    config = parse_config(json.dumps({"providers": {"github": provider.provider_config()}}), "arn:aws:secretsmanager:x")
+    settings, http = config.providers["github"], ProviderClient()
+
+    def exchange() -> str:
+        code, verifier = provider.authorize_pkce(REDIRECT_URI)
+        call = grants.ProviderCall(cache, http, settings, RequestNote(), budget=5)
+        try:
+            grants.redeem_code(call, grants.authorization_code_form(settings, code, REDIRECT_URI, verifier))
+        except ExchangeError as error:
+            return error.error
+        return "ok"
+
+    try:
+        assert [exchange() for _ in range(5)] == ["server_misconfigured"] * 5
+        assert source.reads == 2, "the cold read, then one re-read for the first rejection"
+        sent = [r.form()["client_secret"] for r in token_requests(provider)]
+        assert sent == ["wrong-secret-one", "wrong-secret-two", *["wrong-secret-two"] * 4]
+
+        clock.now += REREAD_INTERVAL_SECONDS - 1
+        assert exchange() == "server_misconfigured"
+        assert source.reads == 2
+        clock.now += 1
+        assert exchange() == "ok", "once the interval is over, the next rejection reads the store again"
+        assert source.reads == 3
+    finally:
+        http.close()
+
+
+def test_a_rotation_is_picked_up_by_the_first_rejection_even_right_after_a_read():
+    source, clock = CountingSource({"p": "old"}, {"p": "new"}), Clock()
+    cache = ClientSecrets(source, ttl_seconds=300, clock=clock)
+    _, generation = cache.get("p")
+
+    assert cache.reread("p", generation) == ("new", 2)
+    assert cache.reread("p", 2) == ("new", 2), "the interval holds back the next re-read"
     assert source.reads == 2

@@ -161,6 +161,28 @@ def test_github_revocation_needs_basic_auth_and_forgets_the_token(gh):
     assert httpx.get(gh.urls["user"], headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
+def test_github_authorization_deletion_ends_every_token_of_it_refresh_tokens_too(fake_provider):
+    app = fake_provider("github", refresh_tokens=True)
+    first, second = app.issue_tokens(), app.issue_tokens()
+    url = app.urls["revoke"].format(client_id=app.client_id).removesuffix("/token") + "/grant"
+
+    deleted = httpx.request("DELETE", url, json={"access_token": first["access_token"]}, auth=(app.client_id, app.client_secret))
+    again = httpx.request("DELETE", url, json={"access_token": first["access_token"]}, auth=(app.client_id, app.client_secret))
+
+    assert (deleted.status_code, again.status_code) == (204, 404)
+    assert again.json() == {"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}
+    assert app.active_access_tokens() == []
+    assert set(app.revoked_tokens) == {first["access_token"], first["refresh_token"], second["access_token"], second["refresh_token"]}
+
+
+def test_github_404s_have_githubs_shape(gh):
+    answer = httpx.get(gh.base_url + "/no/such/path")
+
+    assert answer.status_code == 404
+    assert answer.json()["message"] == "Not Found"
+    assert answer.json()["documentation_url"].startswith("https://docs.github.com/")
+
+
 def test_rfc7009_revocation_answers_200_even_for_unknown_tokens(rfc):
     tokens = rfc.issue_tokens()
 

@@ -207,17 +207,29 @@ def test_answer_with_non_standard_json_numbers_is_provider_error(provider_answer
         (3600.0, 3600),
         (3599.75, 3599),
         ("3600", 3600),
-        ("soon", "soon"),
-        ("\u00b2", "\u00b2"),
-        ("9" * 5000, "9" * 5000),
+        (0, 0),
+        (315360000, 315360000),
+        (315360001, None),
+        ("315360001", None),
+        (-1, None),
+        (-0.5, 0),
+        (10**30, None),
+        ("soon", None),
+        ("-60", None),
+        ("\u00b2", None),
+        ("9" * 5000, None),
         (True, None),
         (None, None),
         ([3600], None),
         ({"seconds": 3600}, None),
     ],
-    ids=["int", "integral-float", "float", "digits", "text", "superscript-digit", "5000-digits", "bool", "null", "list", "object"],
+    ids=[
+        "int", "integral-float", "float", "digits", "zero", "ten-years", "over-ten-years", "over-ten-years-text",
+        "negative", "negative-fraction", "huge", "text", "negative-text", "superscript-digit", "5000-digits",
+        "bool", "null", "list", "object",
+    ],
 )
-def test_lifetimes_pass_as_integers_or_strings(provider_answering, exchange_code, expires_in, expected):
+def test_lifetimes_pass_as_bounded_integers_or_not_at_all(provider_answering, exchange_code, expires_in, expected):
     provider_answering(200, json_answer(access_token=TOKEN, expires_in=expires_in, refresh_token_expires_in=expires_in), refresh=True)
 
     reply = exchange_code("some-code-0123456789")
@@ -228,4 +240,15 @@ def test_lifetimes_pass_as_integers_or_strings(provider_answering, exchange_code
         if expected is None:
             assert name not in reply.body
         else:
-            assert (reply.body[name], type(reply.body[name])) == (expected, type(expected))
+            assert (reply.body[name], type(reply.body[name])) == (expected, int)
+
+
+@pytest.mark.parametrize("field", ["token_type", "scope", "id_token", "refresh_token"])
+@pytest.mark.parametrize("value", [42, True, None, ["read:user", "repo"], {"value": "x"}], ids=["number", "bool", "null", "list", "object"])
+def test_string_fields_of_another_type_are_dropped(provider_answering, exchange_code, field, value):
+    provider_answering(200, json_answer(**{"access_token": TOKEN, "token_type": "bearer", field: value}), refresh=True)
+
+    reply = exchange_code("some-code-0123456789")
+
+    assert reply.status == 200
+    assert reply.body == {name: text for name, text in {"access_token": TOKEN, "token_type": "bearer"}.items() if name != field}

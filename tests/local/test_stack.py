@@ -16,7 +16,7 @@ import pytest
 from oauth_exchange.presets import PRESETS
 from oauth_exchange.settings import client_secrets_json, config_js, connect_policy, render_index_html, site_security_headers
 from local.signin import Spa
-from local.stack import REPO, LocalStack
+from local.stack import REPO, ExtraProvider, LocalStack
 
 SITE = REPO / "site"
 
@@ -73,6 +73,33 @@ def test_unknown_paths_answer_index_html(stack, client, path):
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-cache"
     assert response.text == client.get(stack.site_url).text
+
+
+def test_extra_providers_get_their_secret_their_config_and_a_callback_path_that_serves_the_app(client):
+    corp = ExtraProvider(
+        entry={"clientId": "corp-app", "authorizeUrl": "https://sso.corp.example/authorize", "tokenUrl": "https://sso.corp.example/token"},
+        client_secret="corp-secret-value",
+    )
+    with LocalStack(extra_providers={"corp": corp}) as local:
+        assert [p.name for p in local.settings.providers] == ["github", "corp"]
+        assert json.loads(local.secrets.get_secret_value(local.secret_arn)) == {
+            "github": local.provider.client_secret,
+            "corp": "corp-secret-value",
+        }
+        config = client.get(local.site_url + "config.js").text
+        assert '"callbackPath": "/callback/corp"' in config and "corp-secret-value" not in config
+        index = client.get(local.site_url).text
+        for name in ("github", "corp"):
+            response = client.get(f"{local.site_origin}/callback/{name}?code=abc&state=xyz")
+            assert (response.status_code, response.text) == (200, index)
+            assert response.headers["content-type"] == "text/html; charset=utf-8"
+        local.put_client_secret("rotated-github-secret")
+        assert json.loads(local.secrets.get_secret_value(local.secret_arn))["corp"] == "corp-secret-value"
+
+
+def test_the_stack_refuses_an_extra_provider_named_like_its_own():
+    with pytest.raises(ValueError, match="github"):
+        LocalStack(extra_providers={"github": ExtraProvider(entry={"clientId": "x"}, client_secret="y")})
 
 
 def test_a_path_escaping_the_site_directory_is_not_served(stack):

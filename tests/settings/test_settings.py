@@ -7,11 +7,13 @@ import pytest
 
 from oauth_exchange.settings import (
     ConfigError,
+    FunctionUrlCors,
     allowed_origins,
     client_secrets_json,
     config_js,
     content_security_policy,
     function_config,
+    function_url_cors,
     function_url_origin_pattern,
     load_settings,
     redirect_uris,
@@ -123,6 +125,11 @@ def test_extra_origins_are_normalised_deduplicated_and_get_redirect_uris():
         (github() | {"reservedConcurrency": 0}, {"github"}, "reservedConcurrency"),
         (github() | {"logRetentionDays": 10}, {"github"}, "logRetentionDays"),
         (github() | {"callbackPath": "callback"}, {"github"}, "callbackPath"),
+        (github(requireIss=True), {"github"}, "providers.github.requireIss"),
+        (github(issuer="https://github.com/?x=1"), {"github"}, "providers.github.issuer"),
+        (github(issuer="https://github.com/#top"), {"github"}, "providers.github.issuer"),
+        (github(issuer="http://github.com"), {"github"}, "providers.github.issuer"),
+        (github(requireIss="sometimes"), {"github"}, "providers.github.requireIss"),
     ],
 )
 def test_bad_configuration_names_the_key(config, secrets, key):
@@ -130,6 +137,100 @@ def test_bad_configuration_names_the_key(config, secrets, key):
         load_settings(config, secrets)
     assert raised.value.key == key
     assert str(raised.value).startswith(f"oauth-exchange:{key}: ")
+
+
+# Values that end up in the site's HTML (index.html's CSP meta) or its CSP header, or in a page as text.
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"label": 'Git"Hub'}, "providers.github.label"),
+        ({"label": "<img src=x onerror=alert(1)>"}, "providers.github.label"),
+        ({"label": "Git'Hub"}, "providers.github.label"),
+        ({"label": "GitHub\u202e"}, "providers.github.label"),
+        ({"label": "Git\nHub"}, "providers.github.label"),
+        ({"imageOrigins": ["https://avatars.example;script-src"]}, "providers.github.imageOrigins"),
+        ({"imageOrigins": ["https://avatars.example,https://evil.example"]}, "providers.github.imageOrigins"),
+        ({"imageOrigins": ["https://'unsafe-inline'"]}, "providers.github.imageOrigins"),
+        ({"userInfoUrl": "https://api.example/user;script-src"}, "providers.github.userInfoUrl"),
+        ({"userInfoUrl": 'https://api.example/"><script>'}, "providers.github.userInfoUrl"),
+        ({"userInfoUrl": "https://api_internal.example/user"}, "providers.github.userInfoUrl"),
+        ({"userInfoUrl": "https://xn--.example/user"}, "providers.github.userInfoUrl"),
+        ({"userInfoUrl": "https://ex\u00e4mple.com/user"}, "providers.github.userInfoUrl"),
+        ({"userInfoUrl": "https://api.example/\x7fuser"}, "providers.github.userInfoUrl"),
+        ({"authorizeUrl": "https://github.example/<authorize>"}, "providers.github.authorizeUrl"),
+        ({"tokenUrl": "https://github.example/token\\x"}, "providers.github.tokenUrl"),
+        ({"revokeUrl": "https://api.github.example/applications/{client}/token"}, "providers.github.revokeUrl"),
+        ({"issuer": "https://issuer.example/'x"}, "providers.github.issuer"),
+    ],
+)
+def test_a_value_that_could_break_out_of_html_or_csp_is_refused_naming_its_key(entry, key):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(github(**entry), {"github"})
+    assert raised.value.key == key
+
+
+@pytest.mark.parametrize(
+    "origin", ["https://app.example;script-src", "https://app.example,https://evil.example", "https://app_1.example"]
+)
+def test_an_extra_origin_that_could_break_out_of_a_header_is_refused(origin):
+    with pytest.raises(ConfigError) as raised:
+        load_settings(github() | {"extraOrigins": [origin]}, {"github"})
+    assert raised.value.key == "extraOrigins[0]"
+
+
+def test_real_hosts_ip_addresses_and_the_revoke_placeholder_are_accepted():
+    settings = load_settings(
+        github(
+            label="GitHub & Co. (Enterprise)",
+            authorizeUrl="https://ghe.corp-1.example/login/oauth/authorize?allow_signup=false",
+            tokenUrl="https://10.0.0.7:8443/login/oauth/access_token",
+            revokeUrl="https://ghe.corp-1.example/api/v3/applications/{client_id}/token",
+            userInfoUrl="http://[::1]:8080/api/v3/user",
+        ),
+        {"github"},
+    )
+    assert settings.provider("github").label == "GitHub & Co. (Enterprise)"
+
+
+def test_the_csp_meta_attribute_is_escaped_even_for_values_that_skipped_validation():
+    settings = load_settings(github(), {"github"})
+    html = render_index_html("<html><head></head></html>", settings, 'https://f.example"><script>alert(1)</script>')
+    assert "<script>" not in html
+    assert 'content="connect-src \'self\' https://f.example&quot;&gt;&lt;script&gt;' in html
+
+
+def test_presets_declare_the_issuer_they_send_as_iss():
+    providers = {name: {"clientId": "id"} for name in ("github", "gitlab", "google")}
+    settings = load_settings({"providers": providers}, set(providers))
+    issuers = {p.name: (p.issuer, p.require_iss) for p in settings.providers}
+    assert issuers == {
+        "github": (None, False),
+        "gitlab": ("https://gitlab.com", False),
+        "google": ("https://accounts.google.com", False),
+    }
+
+
+def test_issuer_and_require_iss_reach_config_js():
+    settings = load_settings(github(issuer="https://github.example", requireIss=True), {"github"})
+    (provider,) = spa_config(settings, FUNCTION)["providers"]
+    assert (provider["issuer"], provider["requireIss"]) == ("https://github.example", True)
+    assert provider["callbackPath"] == "/callback/github"
+
+
+def test_function_url_cors_allows_exactly_the_spa_origins_post_and_json_without_credentials():
+    settings = load_settings(github() | {"extraOrigins": ["http://localhost:8000", "HTTPS://App.Example.com"]}, {"github"})
+
+    cors = function_url_cors(settings, SITE)
+
+    assert cors == FunctionUrlCors(
+        allow_origins=(SITE, "http://localhost:8000", "https://app.example.com"),
+        allow_methods=("POST",),
+        allow_headers=("content-type",),
+        max_age=86400,
+        allow_credentials=False,
+    )
+    assert "*" not in "".join(cors.allow_origins + cors.allow_methods + cors.allow_headers)
+    assert function_url_cors(load_settings(github(), {"github"}), SITE + ":443").allow_origins == (SITE,)
 
 
 def test_client_secrets_json_holds_one_secret_per_provider():
