@@ -40,6 +40,7 @@ import hashlib
 import html
 import json
 import secrets
+import ssl
 import struct
 import threading
 import time
@@ -136,13 +137,16 @@ class FakeProvider:
         refresh_token_ttl: int = 15897600,
         keepalive_timeout: float | None = None,
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """
         ``refresh_tokens`` defaults to off for GitHub (an OAuth app) and on for
         RFC 6749. ``token_auth`` ``"client_secret_post"`` or
         ``"client_secret_basic"`` makes the token and revocation endpoints
         accept only that method; None accepts either. ``keepalive_timeout``
-        closes connections idle for that long, like a real front end.
+        closes connections idle for that long, like a real front end. ``tls``
+        (a server-side context, e.g. ``local.loopback_tls.LoopbackCA``'s) serves
+        HTTPS instead of HTTP.
         """
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
@@ -162,6 +166,7 @@ class FakeProvider:
         self.refresh_token_ttl = refresh_token_ttl
         self.keepalive_timeout = keepalive_timeout
         self._port = port
+        self._tls = tls
 
         self.seen: list[SeenRequest] = []
         self.issued_codes: list[str] = []
@@ -179,7 +184,7 @@ class FakeProvider:
         if self._server is not None:
             raise RuntimeError("a fake provider starts once")
         handler = type("BoundHandler", (_Handler,), {"provider": self, "timeout": self.keepalive_timeout})
-        self._server = LoopbackServer(handler, self._port, log_name="provider")
+        self._server = LoopbackServer(handler, self._port, log_name="provider", ssl_context=self._tls)
         self._server.start("fake-provider")
         return self
 
