@@ -10,6 +10,7 @@ thread, so a client that stalls mid-handshake holds up nobody else.
 
 from __future__ import annotations
 
+import errno
 import socket
 import ssl
 import threading
@@ -23,6 +24,15 @@ IDLE_CONNECTION_SECONDS = 30
 POLL_SECONDS = 0.05
 
 RequestLog = Callable[[str], None]
+
+
+class PortInUse(OSError):
+    """The port a server was asked to bind is taken; names the server (its log name) and the port."""
+
+    def __init__(self, server: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"the {server} port {port} is already in use")
+        self.server = server
+        self.port = port
 
 
 class LoopbackServer(ThreadingHTTPServer):
@@ -40,7 +50,12 @@ class LoopbackServer(ThreadingHTTPServer):
         log_name: str = "http",
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        super().__init__((LOOPBACK, port), handler)
+        try:
+            super().__init__((LOOPBACK, port), handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(log_name, port) from None
+            raise
         self.ssl_context = ssl_context
         self.request_log = log
         self.log_name = log_name
