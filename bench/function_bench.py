@@ -206,10 +206,11 @@ def trust_bundle(ca: LoopbackCA, directory: Path) -> Path:
 
 @dataclass
 class Samples:
-    """Warm exchanges of one scheme, in seconds: wall time and process CPU time, each way.
+    """Warm exchanges of one scheme, in seconds: wall time and CPU time, each way.
 
-    CPU time counts the whole process, the fake provider's threads included,
-    alike for both ways; unlike wall time it barely moves when other work
+    CPU time is the calling thread's own (``time.thread_time``): the work of
+    the handler and its HTTP client, or of the direct client, without the fake
+    provider's threads. Unlike wall time it barely moves when other work
     crowds the machine.
     """
 
@@ -248,10 +249,10 @@ def warm_latency(targets: list[Target], handler: Any, exchanges: int) -> dict[st
 
 
 def _timed(call: Callable[[], None]) -> tuple[float, float]:
-    """(wall, CPU) seconds the call took."""
-    wall, cpu = time.perf_counter(), time.process_time()
+    """(wall, this thread's CPU) seconds the call took."""
+    wall, cpu = time.perf_counter(), time.thread_time()
     call()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return time.perf_counter() - wall, time.thread_time() - cpu
 
 
 def connections_per_100(target: Target, handler: Any, exchange: Any) -> tuple[int, int]:
@@ -428,9 +429,9 @@ def print_table(
             "",
         ],
         [
-            "CPU per warm exchange, handler / direct",
+            "client CPU per warm exchange, handler / direct",
             *per_scheme(lambda s: f"{mean(s.handler_cpu) * ms:.3f} / {mean(s.direct_cpu) * ms:.3f} ms = {mean(s.handler_cpu) / mean(s.direct_cpu):.2f}"),
-            "(provider's CPU in both)",
+            "(thread CPU, provider excluded)",
         ],
         [
             "connections per 100 warm exchanges, handler / direct",

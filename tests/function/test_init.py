@@ -92,15 +92,10 @@ def start_container(
     environment: Mapping[str, str], events: list[dict[str, Any]], after_import: str = ""
 ) -> tuple[list[dict[str, Any]], str, str]:
     """A fresh interpreter that imports the handler, then answers ``events``: (responses, init stderr, request stderr)."""
-    inherited = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("AWS_", "OAUTH_", "SSL_CERT_", "PYTHON"))
-    }
     result = subprocess.run(
         [sys.executable, "-c", CONTAINER.format(after_import=after_import)],
         input="".join(json.dumps(event) + "\n" for event in events),
-        env={**inherited, **environment, "PYTHONPATH": str(FUNCTION_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+        env={**_inherited_environment(), **environment, "PYTHONPATH": str(FUNCTION_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
         capture_output=True,
         text=True,
         timeout=RUN_SECONDS,
@@ -110,6 +105,15 @@ def start_container(
     init_log, marker, request_log = result.stderr.partition("--- init done\n")
     assert marker, f"the import did not finish:\n{result.stderr}"
     return [json.loads(line) for line in result.stdout.splitlines()], init_log, request_log
+
+
+def _inherited_environment() -> dict[str, str]:
+    """This machine's environment without what would configure the function or Python."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "OAUTH_", "SSL_CERT_", "PYTHON"))
+    }
 
 
 def token_event(provider: Any, sensitive: Any) -> dict[str, Any]:
@@ -132,6 +136,24 @@ def test_the_first_request_finds_the_container_state_built_by_the_import(
     assert request_log.count("outcome=ok status=200") == 2
     for value in [https_github.client_secret, *https_github.issued_codes, *https_github.issued_access_tokens]:
         assert value not in init_log + request_log
+
+
+def test_what_the_init_built_is_left_out_of_later_garbage_collections(store, https_github, ca, tmp_path):
+    environment = function_environment(store, https_github, ca.write_bundle(tmp_path))
+    probe = "import gc, json, handler; print(json.dumps([gc.get_freeze_count(), len(gc.get_objects())]))"
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**_inherited_environment(), **environment, "PYTHONPATH": str(FUNCTION_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=RUN_SECONDS,
+        check=True,
+    )
+
+    frozen, still_tracked = json.loads(result.stdout)
+    assert frozen > 20_000, "botocore's client and models alone are tens of thousands of objects"
+    assert still_tracked < frozen / 100
 
 
 BROKEN_AT_INIT = [
