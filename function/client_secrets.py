@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -109,17 +109,21 @@ class ClientSecrets:
         return secret
 
 
-_boto_session: boto3.session.Session | None = None
-_boto_session_lock = threading.Lock()
+_botocore_session: botocore.session.Session | None = None
+_botocore_session_lock = threading.Lock()
 
 
 def _new_client(region: str | None) -> Any:
-    """A Secrets Manager client from one per-process boto3 session (its loaded models are reused)."""
-    global _boto_session
-    with _boto_session_lock:
-        if _boto_session is None:
-            _boto_session = boto3.session.Session()
-        return _boto_session.client(
+    """A Secrets Manager client from one per-process botocore session (its loaded models are reused).
+
+    botocore rather than boto3: the client is the same, and the import skips
+    boto3's resource layer and s3transfer, which the function never uses.
+    """
+    global _botocore_session
+    with _botocore_session_lock:
+        if _botocore_session is None:
+            _botocore_session = botocore.session.get_session()
+        return _botocore_session.create_client(
             "secretsmanager",
             region_name=region,
             config=Config(
@@ -131,15 +135,22 @@ def _new_client(region: str | None) -> Any:
 
 
 class SecretsManagerSource:
-    """Reads the secrets document with one boto3 client, created on first use.
+    """Reads the secrets document with one botocore client, created with the container.
 
-    boto3 honours ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, which local runs point at
-    moto. Calls are expected to be serialised by ``ClientSecrets``.
+    Creating the client (loading the service model and endpoint data, finding
+    the credentials) is the slow part, so it happens when the container is
+    built, at init. A client that cannot be created then (no region, say) is
+    tried again by each read, which reports the failure as ``SecretUnavailable``.
+    The client honours ``AWS_ENDPOINT_URL_SECRETS_MANAGER``, which local runs
+    point at moto. Calls are expected to be serialised by ``ClientSecrets``.
     """
 
     def __init__(self, arn: str) -> None:
         self._arn = arn
-        self._client: Any = None
+        try:
+            self._client: Any = _new_client(_region_of(arn))
+        except (BotoCoreError, ValueError):  # the first read tries again and reports it
+            self._client = None
 
     def __call__(self) -> Mapping[str, str]:
         try:

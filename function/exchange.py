@@ -3,8 +3,9 @@
 ``handle(ExchangeRequest) -> ExchangeResponse`` knows nothing of Lambda
 events. It routes the request to the mode that serves its path and turns
 whatever goes wrong into the spec's error answer. Container state is built
-once, on the first request, and shared by all threads; ``reset()`` drops it
-so the next request rebuilds it from the environment.
+once, when this module is imported (Lambda's init phase), and shared by all
+threads; ``reset()`` rebuilds it from the environment, as a new container's
+init would.
 """
 
 from __future__ import annotations
@@ -24,35 +25,24 @@ __all__ = ["MAX_BODY_BYTES", "ExchangeRequest", "ExchangeResponse", "error_respo
 
 log = logging.getLogger("oauth_exchange")
 
-_container: Container | None = None
+_container = Container(os.environ)
 _container_lock = threading.Lock()
 
 
-def _current_container() -> Container:
-    global _container
-    container = _container
-    if container is None:
-        with _container_lock:
-            if _container is None:
-                _container = Container(os.environ)
-            container = _container
-    return container
-
-
 def reset() -> None:
-    """Forget the container state; the next request reads the environment again."""
+    """Rebuild the container state from the environment (tests change it between requests)."""
     global _container
+    fresh = Container(os.environ)
     with _container_lock:
-        old, _container = _container, None
-    if old is not None:
-        old.close()
+        old, _container = _container, fresh
+    old.close()
 
 
 def handle(request: ExchangeRequest) -> ExchangeResponse:
     """Answer one request; never raises."""
     note = RequestNote()
     try:
-        response = _dispatch(_current_container(), request, note)
+        response = _dispatch(_container, request, note)
         outcome = note.outcome or "ok"
     except ExchangeError as exc:
         response = error_response(exc)
@@ -133,7 +123,8 @@ def _route(request: ExchangeRequest) -> tuple[str, Callable[[Invocation], Exchan
 def _dispatch(container: Container, request: ExchangeRequest, note: RequestNote) -> ExchangeResponse:
     config, secrets, http = container.config, container.secrets, container.provider
     if config is None or secrets is None or http is None:
-        raise ExchangeError("server_error", log_detail="configuration invalid")
+        container.report_problem()
+        raise ExchangeError("server_error", log_detail=container.problem)
     route = _route(request)
     if route is None:
         raise ExchangeError("not_found")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gc
 import json
 import logging
 import os
@@ -32,6 +33,12 @@ if "AWS_LAMBDA_LOG_LEVEL" not in os.environ:
     # With the text log format the root logger stays at WARNING; the request line must still appear.
     # When the operator picks a log level (JSON format), that choice stands.
     exchange.log.setLevel(logging.INFO)
+
+# Init is done: importing exchange built the container state, and what exists now lives as long
+# as the container. Frozen, those ~60,000 objects (botocore's models above all) are no longer
+# rescanned by the collector's full passes: ~40 ms of CPU each on the benchmark machine, about
+# 7 times that at 256 MB, charged to whichever invocation happened to trigger one.
+gc.freeze()
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 from urllib.parse import parse_qsl
 
+import certifi
 import httpx
 
 from exchange_errors import ExchangeError
@@ -101,18 +102,38 @@ class _Deadline(Exception):
     """The call's overall deadline passed while the answer was still arriving."""
 
 
+def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
+    """The verifying TLS context for provider calls: certificate and host name always checked.
+
+    The CAs trusted are certifi's bundle, unless ``SSL_CERT_FILE`` (a PEM
+    bundle) or else ``SSL_CERT_DIR`` names others, the standard OpenSSL
+    variables httpx reads too. The stack sets neither; tests and the benchmark
+    set ``SSL_CERT_FILE`` to a throwaway CA, so the function trusts only that.
+    Raises OSError (ssl.SSLError included) for a bundle that cannot be loaded.
+    """
+    ca_file = environ.get("SSL_CERT_FILE") or None
+    ca_dir = None if ca_file else environ.get("SSL_CERT_DIR") or None
+    return _verifying_context(ca_file, ca_dir)
+
+
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: loading the CA bundle is the slow part of a client."""
-    return httpx.create_ssl_context()
+def _verifying_context(ca_file: str | None, ca_dir: str | None) -> ssl.SSLContext:
+    """One context per CA bundle and process: loading the bundle is the slow part of a client."""
+    if ca_file is None and ca_dir is None:
+        ca_file = certifi.where()
+    return ssl.create_default_context(cafile=ca_file, capath=ca_dir)
 
 
 class ProviderClient:
-    """Sends requests to providers; safe to share between threads."""
+    """Sends requests to providers; safe to share between threads.
 
-    def __init__(self) -> None:
+    Building one loads httpcore and sets up the connection pool: the container
+    does it once, at init, with the context ``tls_context`` gives.
+    """
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
         transport = httpx.HTTPTransport(
-            verify=_tls_context(),
+            verify=tls,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=20, keepalive_expiry=KEEPALIVE_SECONDS),
             # httpcore writes the head and the body separately; without TCP_NODELAY the body
             # waits for the provider's delayed ACK of the head (write-write-read).

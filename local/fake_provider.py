@@ -53,6 +53,7 @@ import hashlib
 import html
 import re
 import secrets
+import ssl
 import struct
 import threading
 import time
@@ -137,13 +138,16 @@ class FakeProvider:
         keepalive_timeout: float | None = None,
         issuer: str | None = None,
         port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         """
         ``refresh_tokens`` defaults to off for GitHub (an OAuth app) and on for
         RFC 6749. ``token_auth`` ``"client_secret_post"`` or
         ``"client_secret_basic"`` makes the token and revocation endpoints
         accept only that method; None accepts either. ``keepalive_timeout``
-        closes connections idle for that long, like a real front end.
+        closes connections idle for that long, like a real front end. ``tls``
+        (a server-side context, e.g. ``local.loopback_tls.LoopbackCA``'s) serves
+        HTTPS instead of HTTP.
 
         ``orgs`` maps GitHub organisations to the user's membership state
         (``"active"``, or ``"pending"`` for an invitation not yet accepted);
@@ -176,6 +180,7 @@ class FakeProvider:
         self.keepalive_timeout = keepalive_timeout
         self.issuer = issuer
         self._port = port
+        self._tls = tls
 
         self.seen: list[SeenRequest] = []
         self.issued_codes: list[str] = []
@@ -197,7 +202,7 @@ class FakeProvider:
         api = fake_github_api.ROUTES if self.style == GITHUB else fake_oidc.ROUTES
         oauth = GITHUB_OAUTH_ROUTES if self.style == GITHUB else RFC6749_OAUTH_ROUTES
         handler = handler_class(self, (oauth, api, ASSET_ROUTES), self.keepalive_timeout)
-        self._server = LoopbackServer(handler, self._port, log_name="provider")
+        self._server = LoopbackServer(handler, self._port, log_name="provider", ssl_context=self._tls)
         self._server.start("fake-provider")
         return self
 

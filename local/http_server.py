@@ -3,13 +3,16 @@
 The local stack must know every port before it can compute its settings (the
 site origin and the function URL refer to each other), so servers bind in
 their constructor and start serving later. Stopping also closes kept-alive
-connections, so no handler thread outlives the stack.
+connections, so no handler thread outlives the stack. Given an SSL context,
+a server speaks HTTPS: each connection's TLS handshake runs in its own handler
+thread, so a client that stalls mid-handshake holds up nobody else.
 """
 
 from __future__ import annotations
 
 import errno
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,7 +43,12 @@ class LoopbackServer(ThreadingHTTPServer):
     request_queue_size = 256
 
     def __init__(
-        self, handler: type[BaseHTTPRequestHandler], port: int = 0, log: RequestLog | None = None, log_name: str = "http"
+        self,
+        handler: type[BaseHTTPRequestHandler],
+        port: int = 0,
+        log: RequestLog | None = None,
+        log_name: str = "http",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         try:
             super().__init__((LOOPBACK, port), handler)
@@ -48,6 +56,7 @@ class LoopbackServer(ThreadingHTTPServer):
             if error.errno == errno.EADDRINUSE:
                 raise PortInUse(log_name, port) from None
             raise
+        self.ssl_context = ssl_context
         self.request_log = log
         self.log_name = log_name
         self.connections_accepted = 0
@@ -61,7 +70,8 @@ class LoopbackServer(ThreadingHTTPServer):
 
     @property
     def origin(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{LOOPBACK}:{self.port}"
 
     def start(self, name: str) -> None:
         self._thread = threading.Thread(target=self.serve_forever, args=(POLL_SECONDS,), name=name, daemon=True)
@@ -86,6 +96,22 @@ class LoopbackServer(ThreadingHTTPServer):
         """1 for the first connection this server accepted, 2 for the next, ..."""
         with self._lock:
             return self._connections[connection]
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, client_address = super().get_request()
+        if self.ssl_context is not None:
+            connection = self.ssl_context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, client_address
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        """Complete the TLS handshake (in the connection's own thread), then serve; a failed handshake just ends it."""
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(IDLE_CONNECTION_SECONDS)
+            try:
+                request.do_handshake()
+            except OSError:  # ssl.SSLError included: an untrusting client, a plain-HTTP one, a timeout
+                return
+        super().finish_request(request, client_address)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._lock:

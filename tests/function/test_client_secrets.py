@@ -15,7 +15,7 @@ import grants
 from client_secrets import REREAD_INTERVAL_SECONDS, ClientSecrets, SecretUnavailable
 from exchange_errors import ExchangeError
 from oauth_config import parse_config
-from provider_http import ProviderClient
+from provider_http import ProviderClient, tls_context
 from web import RequestNote
 from oauth_exchange.settings import Settings
 from tests.function import fault_servers
@@ -265,7 +265,7 @@ def test_while_the_provider_rejects_the_credentials_the_store_is_reread_at_most_
     clock = Clock()
     cache = ClientSecrets(source, ttl_seconds=300, clock=clock)
     config = parse_config(json.dumps({"providers": {"github": provider.provider_config()}}), "arn:aws:secretsmanager:x")
-    settings, http = config.providers["github"], ProviderClient()
+    settings, http = config.providers["github"], ProviderClient(tls_context({}))
 
     def exchange() -> str:
         code, verifier = provider.authorize_pkce(REDIRECT_URI)
