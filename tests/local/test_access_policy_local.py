@@ -11,7 +11,8 @@ import pytest
 
 from local.signin import Spa
 from local.stack import LocalStack
-from tests.local.test_cli import Cli, _Urls, cli  # noqa: F401 - cli is a fixture
+from tests.local.conftest import Cli
+from tests.local.test_cli import _Urls
 
 LOG: list[str] = []
 
