@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 2
 
-    if args.cms and client_id is not None and not args.cms_repo:
+    if args.cms and PROVIDER in plan.client_secrets and not args.cms_repo:
         print("With the real GitHub, --cms needs --cms-repo owner/name (a repository you can push to).", file=sys.stderr)
         return 2
     if args.cms_repo is not None and (not args.cms or args.cms_repo.count("/") != 1):

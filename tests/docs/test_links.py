@@ -9,12 +9,12 @@ the README (``site/oauth.js``, ``scripts/smoke``) must exist too.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".build", "build", ".pytest_cache", "__pycache__", "artifacts"})
 SOURCE_SUFFIXES = frozenset({".py", ".js", ".ts", ".sh", ".yaml", ".yml", ".toml", ".json", ".html", ".css"})
 TOP_LEVEL_DIRS = ("site", "function", "infra", "local", "scripts", "bench", "tests", "docs", ".ci")
 OTHER_REPOSITORY_FILES = frozenset({"local/fake_github_repo.py", "tests/local/test_fake_github_repo.py"})
@@ -31,14 +31,15 @@ REPO_PATH = re.compile(r"^(?:\./)?((?:" + "|".join(re.escape(d) for d in TOP_LEV
 
 
 def repo_files(suffixes: frozenset[str]) -> list[Path]:
-    found = []
-    for path in sorted(REPO.rglob("*")):
-        relative = path.relative_to(REPO)
-        if any(part in SKIPPED_DIRS for part in relative.parts[:-1]):
-            continue
-        if path.is_file() and path.suffix in suffixes:
-            found.append(path)
-    return found
+    """The project's own files: tracked, or new and not ignored (downloads such as .cache/ are not the project's)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode().split("\0")
+    paths = (REPO / name for name in sorted(filter(None, listed)))
+    return [path for path in paths if path.suffix in suffixes and path.is_file()]
 
 
 def markdown_files() -> list[Path]:
