@@ -447,7 +447,7 @@ def print_table(
             "warm exchange p50 with access-policy check",
             "-",
             "-",
-            "not measured: function/access_policy.py is not on this branch yet",
+            "not measured: the access-policy check is not on this branch yet",
         ],
     ]
 
