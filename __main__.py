@@ -4,49 +4,50 @@
        │
        └──POST /token──▶ ExchangeFunction (function URL, CORS = the site's origins)
                             └──reads──▶ ClientSecret (Secrets Manager, KMS)
+    CMS popup ──GET /auth, /callback/<provider>──▶ ExchangeFunction (only with oauth-exchange:cms;
+                                                  cookies signed with CmsSigningKey, kept in ClientSecret)
 
-The site's distribution comes first (the function's CORS names its domain);
-the SPA's files are published last (``config.js`` names the function URL).
+All three are composed by ``OAuthExchange`` (infra/oauth_exchange), the same
+component any other Pulumi program can install and use; this program reads the
+stack's config into it and exports what the user needs next.
 """
 
+import sys
 from pathlib import Path
 
-import pulumi
-
-from infra.client_secret import ClientSecret, ClientSecretArgs
-from infra.exchange_function import ExchangeFunction, ExchangeFunctionArgs
-from infra.packaging import build_archive
-from infra.settings import callback_urls
-from infra.stack_config import deployment_target, read_stack_config
-from infra.static_site import StaticSite, StaticSiteArgs
-
 ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "infra"))  # this checkout's oauth_exchange, not an installed copy
+
+import pulumi  # noqa: E402
+
+from oauth_exchange import OAuthExchange, OAuthExchangeArgs, read_stack_config  # noqa: E402
+from oauth_exchange.settings import CMS_AUTH_ENDPOINT  # noqa: E402
 
 stack_config = read_stack_config()
-settings = stack_config.settings
-target = deployment_target()
-archive = build_archive(ROOT / "function", ROOT / ".build")
-
-site = StaticSite("site", StaticSiteArgs(settings=settings, target=target, site_dir=ROOT / "site"))
-client_secret = ClientSecret(
-    "client-secret", ClientSecretArgs(settings=settings, target=target, client_secrets=stack_config.client_secrets)
-)
-function = ExchangeFunction(
-    "function",
-    ExchangeFunctionArgs(
-        settings=settings,
-        target=target,
-        archive=archive,
-        site_origin=site.origin,
-        secret_arn=client_secret.secret_arn,
-        key_arn=client_secret.key_arn,
+exchange = OAuthExchange(
+    "oauth",
+    OAuthExchangeArgs(
+        settings=stack_config.settings,
+        site=stack_config.site,
+        client_secrets=stack_config.client_secrets,
+        build_dir=ROOT / ".build",
     ),
 )
-site.publish(function.url)
 
-pulumi.export("siteUrl", site.origin.apply(lambda origin: origin + "/"))
-pulumi.export("functionUrl", function.url)
-pulumi.export("callbackUrls", site.origin.apply(lambda origin: callback_urls(settings, origin)))
-pulumi.export("secretArn", client_secret.secret_arn)
-pulumi.export("bucketName", site.bucket_name)
-pulumi.export("distributionId", site.distribution_id)
+pulumi.export("functionUrl", exchange.function_url)
+pulumi.export("callbackUrls", exchange.callback_urls)
+pulumi.export("secretArn", exchange.secret_arn)
+pulumi.export("spaConfig", exchange.spa_config)
+if exchange.site is not None:
+    pulumi.export("siteUrl", exchange.site.origin.apply(lambda origin: origin + "/"))
+    pulumi.export("bucketName", exchange.site.bucket_name)
+    pulumi.export("distributionId", exchange.site.distribution_id)
+    pulumi.export("distributionDomain", exchange.site.distribution_domain)
+else:
+    pulumi.export("allowedOrigins", exchange.origins)
+    pulumi.export("configJs", exchange.config_js)
+    pulumi.export("connectSrc", exchange.connect_src)
+if exchange.cms_base_url is not None:
+    pulumi.export("cmsBaseUrl", exchange.cms_base_url)
+    pulumi.export("cmsAuthEndpoint", CMS_AUTH_ENDPOINT)
+    pulumi.export("cmsCallbackUrls", exchange.cms_callback_urls)

@@ -32,7 +32,7 @@ if logging.getLogger("botocore.parsers").level == logging.NOTSET:
 # deadline, so the invocation ends within timeout_seconds plus one worst-case
 # read: two attempts of connect + read plus botocore's first retry backoff (up
 # to 1 s), 5 s at most and about 3 s for a store that hangs. The stack's Lambda
-# timeout is 2 * timeout_seconds + 5 (infra/settings.py), timeout_seconds >= 1.
+# timeout is 2 * timeout_seconds + 5 (infra/oauth_exchange/settings.py), timeout_seconds >= 1.
 # GetSecretValue answers in tens of milliseconds in-region; botocore's default
 # timeouts (60 s each, with retries) would outlast any Lambda timeout.
 CONNECT_TIMEOUT_SECONDS = 1.0

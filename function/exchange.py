@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 
+import cms
 import token_api
 from container import Container, Invocation
 from exchange_errors import ExchangeError
@@ -42,7 +43,7 @@ def handle(request: ExchangeRequest) -> ExchangeResponse:
     note = RequestNote()
     try:
         response = _dispatch(_container, request, note)
-        outcome = "ok"
+        outcome = note.outcome or "ok"
     except ExchangeError as exc:
         response = error_response(exc)
         outcome = exc.error
@@ -114,6 +115,8 @@ def _route(request: ExchangeRequest) -> tuple[str, Callable[[Invocation], Exchan
     """The mode serving a path, and the route name its log line shows."""
     if request.path in token_api.ROUTES:
         return request.path, token_api.handle
+    if cms.serves(request.path):
+        return cms.route_name(request.path), cms.handle
     return None
 
 

@@ -28,6 +28,11 @@ How provider answers map to the spec's errors (``docs/http-api.md``):
 * Any other code, a 5xx, a non-2xx without a code, an answer that is neither
   JSON nor form, or a token answer without ``access_token`` -> 502
   ``provider_error``.
+
+A provider with an access policy (``allow``) has the user checked by
+``access_policy`` as soon as a code became tokens; a user it refuses, or a
+check that cannot be made, gets the error and the tokens are revoked, so
+nothing usable ever leaves the function.
 """
 
 from __future__ import annotations
@@ -37,9 +42,12 @@ import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus
 
+import access_policy
+from access_policy import SignedInUser
 from client_secrets import ClientSecrets, SecretUnavailable
 from exchange_errors import ExchangeError
 from oauth_config import ProviderSettings
@@ -83,7 +91,15 @@ class ProviderCall:
         self._http = http
         self.provider = provider
         self._note = note
+        self._budget = budget
         self._deadline = time.monotonic() + budget
+
+    def renewed(self) -> ProviderCall:
+        """The same calls with a fresh time budget, for cleaning up after one that used it all.
+
+        The Lambda timeout leaves room for two budgets (``Settings.lambda_timeout_seconds``).
+        """
+        return ProviderCall(self._secrets, self._http, self.provider, self._note, self._budget)
 
     def with_client_credentials(self, send: Callable[[str], ProviderAnswer]) -> ProviderAnswer:
         """Send with the cached secret; on a credentials rejection re-read it once and resend if it changed."""
@@ -152,16 +168,74 @@ def authorization_code_form(
     return form
 
 
-def redeem_code(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any]:
-    """Exchange an authorization code (see ``authorization_code_form``) for the provider's tokens."""
-    return request_tokens(call, form)
+@dataclass(frozen=True)
+class Redemption:
+    """What a code became: the tokens, and who they belong to when the access policy checked that."""
+
+    tokens: dict[str, Any]
+    """The token answer, reduced to the fields the spec lets through (what ``POST /token`` returns)."""
+    user: SignedInUser | None
+    """The checked user when the provider has an access policy; None (no extra request) otherwise."""
+
+
+def redeem_code(call: ProviderCall, form: Mapping[str, str]) -> Redemption:
+    """Exchange an authorization code (see ``authorization_code_form``) for tokens the access policy allows.
+
+    A user the policy refuses is ``access_denied``; a check the provider cannot
+    answer is its error. In both cases, and on any failure after the tokens
+    were issued, they are revoked before the error propagates.
+    """
+    tokens = request_tokens(call, form)
+    return Redemption(tokens, _enforce_policy(call, tokens))
+
+
+def _enforce_policy(call: ProviderCall, tokens: dict[str, Any]) -> SignedInUser | None:
+    """The checked user, or None without a policy; tokens the policy refuses are revoked, then the error raised."""
+    allow = call.provider.allow
+    if allow is None:
+        return None
+    try:
+        return access_policy.check(call, allow, tokens["access_token"])
+    except ExchangeError as refused:
+        refused.log_detail = f"{refused.log_detail}; {_discard(call, tokens)}"
+        raise
+    except Exception:
+        _discard(call, tokens)
+        raise
+
+
+def _discard(call: ProviderCall, tokens: Mapping[str, Any]) -> str:
+    """Revoke tokens nobody will get; says what happened, for the log line.
+
+    An RFC 7009 provider gets the refresh token too (revoking it usually ends
+    the grant); GitHub's revocation endpoint takes access tokens only.
+    """
+    if call.provider.revoke_url is None:
+        return "token not revoked: the provider has no revocation endpoint"
+    cleanup = call.renewed()
+    refresh_token = tokens.get("refresh_token")
+    pending = [tokens["access_token"]]
+    if call.provider.revoke_style == "rfc7009" and isinstance(refresh_token, str) and refresh_token:
+        pending.insert(0, refresh_token)
+    for token in pending:
+        try:
+            revoke_token(cleanup, token)
+        except ExchangeError as failure:
+            return f"token not revoked ({failure.error})"
+    return "token revoked"
 
 
 def refresh_tokens(call: ProviderCall, refresh_token: str) -> dict[str, Any]:
-    """New tokens for a refresh token (providers configured with ``refresh: true``)."""
+    """New tokens for a refresh token (providers configured with ``refresh: true``).
+
+    The access policy is checked again: someone who left the org since signing
+    in gets ``access_denied`` instead of another token.
+    """
     if not call.provider.refresh:
         raise ExchangeError("unsupported_grant_type", "This provider is not configured for refresh tokens.")
-    return request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+    tokens = request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
+    _enforce_policy(call, tokens)
+    return tokens
 
 
 def request_tokens(call: ProviderCall, form: Mapping[str, str]) -> dict[str, Any]:

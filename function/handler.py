@@ -87,6 +87,7 @@ def request_from_event(event: Any, context: Any) -> ExchangeRequest:
         seconds_left=_seconds_left(context),
         query=_query(event.get("rawQueryString")),
         cookies=_cookies(event.get("cookies")),
+        domain_name=_text(request_context.get("domainName")),
     )
 
 

@@ -5,6 +5,8 @@ and is validated once per container. Anything wrong raises ``ConfigError`` whose
 message names the offending key and what is wrong with it, never the value, so
 it can be logged as it is. Keys this module does not know are ignored: the
 deploying program may carry extra information (authorize URLs, scopes, ...).
+The exception is a provider's ``allow``: an unknown key there could be a
+restriction misspelt, so it is an error rather than a door left open.
 """
 
 from __future__ import annotations
@@ -25,10 +27,39 @@ DEFAULT_TIMEOUT_SECONDS = 5.0
 MAX_TIMEOUT_SECONDS = 60.0
 DEFAULT_SECRET_CACHE_SECONDS = 300.0
 MAX_SECRET_CACHE_SECONDS = 3600.0
+DEFAULT_CMS_STATE_SECONDS = 600
+CMS_SCOPE = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]{1,128}")
+"""An RFC 6749 scope token without a comma: CMSs send their scopes comma-separated."""
 
 
 class ConfigError(ValueError):
     """The configuration is unusable; the message names the key at fault."""
+
+
+ACCESS_CHECKS = frozenset({"github", "oidc"})
+ALLOW_LISTS = ("users", "orgs", "teams", "emails", "email_domains")
+GITHUB_ONLY_LISTS = frozenset({"users", "orgs", "teams"})
+MAX_ALLOW_ENTRIES = 1000
+_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,99}")
+_TEAM = re.compile(r"[a-z0-9][a-z0-9-]{0,38}/[a-z0-9][a-z0-9_.-]{0,99}")
+_DOMAIN = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
+_EMAIL = re.compile(r"[^@\s]{1,64}@[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
+_ALLOW_ENTRY = {"users": _NAME, "orgs": _NAME, "teams": _TEAM, "emails": _EMAIL, "email_domains": _DOMAIN}
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """The sign-in access policy of a provider: who may sign in (anyone matching one entry)."""
+
+    check: str
+    """``github`` (GitHub's REST API at ``url``) or ``oidc`` (the OpenID Connect UserInfo endpoint ``url``)."""
+    url: str
+    users: frozenset[str] = frozenset()
+    orgs: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    """``org/team-slug``."""
+    emails: frozenset[str] = frozenset()
+    email_domains: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -45,6 +76,8 @@ class ProviderSettings:
     """Whether a PKCE code_verifier is required (RFC 7636); on unless the provider cannot do it."""
     redirect_uris: frozenset[str]
     """This provider's own callback URLs: a code is only ever redeemed for the provider it names."""
+    allow: AllowList | None = None
+    """Who may sign in; None lets in anyone the provider signs in."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +87,29 @@ class OAuthConfig:
     timeout_seconds: float
     secret_cache_seconds: float
     secrets_arn: str
+    cms: CmsSettings | None = None
+    """CMS popup mode; None when the stack does not serve CMSs."""
+
+
+@dataclass(frozen=True)
+class CmsProvider:
+    """A provider a CMS may sign in with: where its consent page is, which scopes a CMS may ask for."""
+
+    name: str
+    authorize_url: str
+    scopes: tuple[str, ...]
+    required_scopes: tuple[str, ...] = ()
+    """Asked for whatever the CMS asks: what the provider's access policy needs to check the user."""
+
+
+@dataclass(frozen=True)
+class CmsSettings:
+    origins: tuple[str, ...]
+    """The exact origins of the CMS admin pages: the only targets a sign-in is ever posted to."""
+    providers: Mapping[str, CmsProvider]
+    callback_origin: str | None
+    """The function's own origin for redirect URIs when the stack knows it; None: the function URL's domain."""
+    state_seconds: int
 
 
 def load_config(environ: Mapping[str, str]) -> OAuthConfig:
@@ -97,6 +153,7 @@ def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
             zero_allowed=True,
         ),
         secrets_arn=secrets_arn,
+        cms=_cms(document.get("cms"), parsed_providers),
     )
 
 
@@ -146,7 +203,50 @@ def _provider(name: Any, entry: Any) -> ProviderSettings:
         refresh=refresh,
         pkce=pkce,
         redirect_uris=frozenset(_redirect_uris(entry.get("redirect_uris"), f"{key}.redirect_uris")),
+        allow=_allow(entry.get("allow"), f"{key}.allow"),
     )
+
+
+def _allow(value: Any, key: str) -> AllowList | None:
+    """An access policy, or None when there is none (absent, or every list empty)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object")
+    check = value.get("check")
+    if check not in ACCESS_CHECKS:
+        raise ConfigError(f"{key}.check must be github or oidc")
+    url_key = "api_url" if check == "github" else "userinfo_url"
+    unknown = sorted(set(value) - {"check", url_key, *ALLOW_LISTS})
+    if unknown:
+        raise ConfigError(f"{key} has an unknown key (known: check, {url_key}, {', '.join(ALLOW_LISTS)})")
+    lists = {name: _allow_entries(value.get(name, []), f"{key}.{name}", _ALLOW_ENTRY[name]) for name in ALLOW_LISTS}
+    if check == "oidc" and any(lists[name] for name in GITHUB_ONLY_LISTS):
+        raise ConfigError(f"{key}: users, orgs and teams are checked with GitHub's API only (check github)")
+    if not any(lists.values()):
+        return None
+    url = _url(value.get(url_key), f"{key}.{url_key}")
+    return AllowList(
+        check=check,
+        url=url.rstrip("/") if check == "github" else url,
+        users=frozenset(lists["users"]),
+        orgs=tuple(lists["orgs"]),
+        teams=tuple(lists["teams"]),
+        emails=frozenset(lists["emails"]),
+        email_domains=frozenset(lists["email_domains"]),
+    )
+
+
+def _allow_entries(value: Any, key: str, pattern: re.Pattern[str]) -> list[str]:
+    rule = f"{key} must be a list of at most {MAX_ALLOW_ENTRIES} names as the settings module writes them"
+    if not isinstance(value, list) or len(value) > MAX_ALLOW_ENTRIES:
+        raise ConfigError(rule)
+    entries = []
+    for index, entry in enumerate(value):
+        if not isinstance(entry, str) or len(entry) > 254 or not pattern.fullmatch(entry.lower()):
+            raise ConfigError(f"{key}[{index}] is not a valid entry")
+        entries.append(entry.lower())
+    return list(dict.fromkeys(entries))
 
 
 def _url(value: Any, key: str) -> str:
@@ -202,6 +302,51 @@ def _origin(value: Any, key: str) -> str:
     ):
         raise ConfigError(rule)
     return value.lower()
+
+
+def _cms(value: Any, providers: Mapping[str, ProviderSettings]) -> CmsSettings | None:
+    if value is None:
+        return None
+    key = "OAUTH_CONFIG.cms"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object")
+    origins = value.get("origins")
+    if not isinstance(origins, list) or not origins:
+        raise ConfigError(f"{key}.origins must be a non-empty list of origins")
+    entries = value.get("providers")
+    if not isinstance(entries, dict) or not entries:
+        raise ConfigError(f"{key}.providers must be a non-empty object")
+    cms_providers = {}
+    for name, entry in entries.items():
+        entry_key = f"{key}.providers.{name}"
+        if name not in providers:
+            raise ConfigError(f"{entry_key} is not one of OAUTH_CONFIG.providers")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{entry_key} must be an object")
+        scopes = entry.get("scopes")
+        if not isinstance(scopes, list) or not scopes or not all(isinstance(s, str) and CMS_SCOPE.fullmatch(s) for s in scopes):
+            raise ConfigError(f"{entry_key}.scopes must be a non-empty list of scope names")
+        required = entry.get("required_scopes", [])
+        if not isinstance(required, list) or not all(isinstance(s, str) and CMS_SCOPE.fullmatch(s) for s in required):
+            raise ConfigError(f"{entry_key}.required_scopes must be a list of scope names")
+        cms_providers[name] = CmsProvider(
+            name=name,
+            authorize_url=_url(entry.get("authorize_url"), f"{entry_key}.authorize_url"),
+            scopes=tuple(scopes),
+            required_scopes=tuple(required),
+        )
+    callback_origin = value.get("callback_origin")
+    if callback_origin is not None:
+        callback_origin = _origin(callback_origin, f"{key}.callback_origin")
+    state_seconds = value.get("state_seconds", DEFAULT_CMS_STATE_SECONDS)
+    if isinstance(state_seconds, bool) or not isinstance(state_seconds, int) or not 60 <= state_seconds <= 3600:
+        raise ConfigError(f"{key}.state_seconds must be a whole number from 60 to 3600")
+    return CmsSettings(
+        origins=tuple(dict.fromkeys(_origin(o, f"{key}.origins[{i}]") for i, o in enumerate(origins))),
+        providers=cms_providers,
+        callback_origin=callback_origin,
+        state_seconds=state_seconds,
+    )
 
 
 def _number(value: Any, key: str, *, maximum: float, zero_allowed: bool) -> float:

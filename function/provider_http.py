@@ -63,6 +63,8 @@ class ProviderAnswer:
     status: int
     fields: Mapping[str, Any] | None
     """The JSON object or form fields of the body; None when it is neither."""
+    items: tuple[Any, ...] | None = None
+    """The elements of a JSON array body (GitHub's lists, e.g. ``/user/emails``); None when it is not one."""
 
 
 class _AttemptTrace:
@@ -209,8 +211,10 @@ class ProviderClient:
                 complete = expected is not None and response.num_bytes_downloaded >= expected
                 if not complete and time.monotonic() > deadline:
                     raise _Deadline()
-            fields = parse_answer(response.headers.get("content-type", ""), bytes(body))
-            return ProviderAnswer(response.status_code, fields)
+            content_type = response.headers.get("content-type", "")
+            fields = parse_answer(content_type, bytes(body))
+            items = parse_json_array(content_type, bytes(body)) if fields is None else None
+            return ProviderAnswer(response.status_code, fields, items)
 
 
 def _content_coded(headers: httpx.Headers) -> bool:
@@ -234,6 +238,18 @@ def parse_answer(content_type: str, body: bytes) -> Mapping[str, Any] | None:
         parsed = _json_object(body)
         return parsed if parsed is not None else _form(body)
     return None
+
+
+def parse_json_array(content_type: str, body: bytes) -> tuple[Any, ...] | None:
+    """The elements of a JSON array answer (standard JSON only, as for objects); None for anything else."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        return None
+    try:
+        parsed = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError):
+        return None
+    return tuple(parsed) if isinstance(parsed, list) else None
 
 
 def _json_object(body: bytes) -> Mapping[str, Any] | None:

@@ -49,7 +49,7 @@ def _token(call: grants.ProviderCall, payload: Mapping[str, Any]) -> Mapping[str
     if not isinstance(grant_type, str):
         raise ExchangeError("invalid_request", "grant_type must be a string.")
     if grant_type == "authorization_code":
-        return grants.redeem_code(call, authorization_code_form(call.provider, payload))
+        return grants.redeem_code(call, authorization_code_form(call.provider, payload)).tokens
     if grant_type == "refresh_token" and call.provider.refresh:
         return grants.refresh_tokens(call, bounded_string(payload, "refresh_token"))
     if grant_type == "refresh_token":

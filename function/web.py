@@ -44,6 +44,8 @@ class ExchangeRequest:
     """Query parameters; a name given twice keeps its first value."""
     cookies: Mapping[str, str] = field(default_factory=dict)
     """Request cookies by name; a name given twice keeps its first value."""
+    domain_name: str = ""
+    """The domain the platform received the request on (``requestContext.domainName``), not a client header."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class RequestNote:
     provider: str = "-"
     upstream_seconds: float = 0.0
     detail: str = ""
+    outcome: str | None = None
+    """An error code for a route that answers its errors itself (an HTML page); None: ``ok``."""
 
 
 def error_response(error: ExchangeError) -> ExchangeResponse:

@@ -8,6 +8,8 @@ environment variable ``OAUTH_CLIENT_SECRET_<NAME>``. Secrets are read from the
 environment only, never from the command line, and never printed.
 ``GITHUB_CLIENT_ID`` and ``GITHUB_CLIENT_SECRET`` together still mean the real
 GitHub. ``--site-dir`` serves your own built SPA instead of the demo.
+``--cms`` adds a Decap CMS admin page signing in through the function's CMS
+popup mode.
 """
 
 from __future__ import annotations
@@ -23,14 +25,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from infra.settings import ConfigError, check_origin, redirect_uris
+from oauth_exchange.settings import AllowList, ConfigError, check_origin, redirect_uris
 from local.console import console
+from local.decap_cms import InstallError
 from local.http_server import PortInUse
-from local.stack import PROVIDER, REPO, LocalStack, Log, MissingClientSecret
+from local.stack import CMS_REPO, FAKE_ORGS, FAKE_TEAMS, PROVIDER, REPO, LocalStack, Log, MissingClientSecret
 from local.stack_file import StackFileError, read_stack_file
 
 DEFAULT_SITE_PORT = 8000
-PORT_FLAGS = {"site": ("site", "--site-port"), "function": ("function URL", "--function-port"), "provider": ("fake provider", "--provider-port")}
+DEFAULT_CMS_PORT = 8001
+PORT_FLAGS = {"site": ("site", "--site-port"), "function": ("function URL", "--function-port"), "provider": ("fake provider", "--provider-port"), "cms": ("CMS admin page", "--cms-port")}
 
 
 class SetupError(Exception):
@@ -88,7 +92,42 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--verbose", action="store_true", help="also print static-file requests, AWS SDK log records and moto's requests"
     )
+    parser.add_argument(
+        "--cms",
+        action="store_true",
+        help="CMS popup mode: also serve a Decap CMS admin page (Decap's bundle from the npm registry) "
+        "that signs in through the function; the fake GitHub serves its repository",
+    )
+    parser.add_argument("--cms-port", type=int, default=DEFAULT_CMS_PORT, help="port of the CMS admin page (0: any free port)")
+    parser.add_argument(
+        "--cms-repo",
+        default=None,
+        help=f"the repository the CMS edits, owner/name (default with the fake GitHub: {CMS_REPO}; "
+        "required with the real GitHub)",
+    )
+    restrict = parser.add_argument_group(
+        "sign-in access policy",
+        f"who may sign in (anyone matching one entry; default: anyone). The fake GitHub's user is in org "
+        f"{', '.join(FAKE_ORGS)} and team {', '.join(FAKE_TEAMS)}.",
+    )
+    for flag, key, metavar, text in ALLOW_FLAGS:
+        restrict.add_argument(flag, dest=key, action="append", metavar=metavar, help=f"{text} (repeatable)")
     return parser.parse_args(argv)
+
+
+ALLOW_FLAGS = (
+    ("--allow-user", "users", "LOGIN", "allow the GitHub user LOGIN"),
+    ("--allow-org", "orgs", "ORG", "allow active members of the GitHub organisation ORG"),
+    ("--allow-team", "teams", "ORG/TEAM", "allow active members of the team (org/team-slug)"),
+    ("--allow-email", "emails", "ADDRESS", "allow the verified email ADDRESS"),
+    ("--allow-email-domain", "emailDomains", "DOMAIN", "allow verified emails @DOMAIN"),
+)
+
+
+def _allow(args: argparse.Namespace) -> dict[str, list[str]] | None:
+    """The ``allow`` the flags ask for; None when none was given."""
+    allow = {key: getattr(args, key) for _, key, _, _ in ALLOW_FLAGS if getattr(args, key)}
+    return allow or None
 
 
 @dataclass
@@ -147,6 +186,10 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             client_secrets=plan.client_secrets,
             config=plan.config,
             refresh_tokens=args.refresh_tokens,
+            allow=_allow(args),
+            cms=args.cms,
+            cms_port=args.cms_port,
+            cms_repo=args.cms_repo or CMS_REPO,
             site_root=plan.site_root,
             log=log,
             verbose=args.verbose,
@@ -166,6 +209,8 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             f"Pick another with {flag} PORT, or {flag} 0 for any free one.",
             exit_code=1,
         ) from None
+    except InstallError as error:
+        raise SetupError(f"Could not install Decap CMS for --cms: {error}", exit_code=1) from None
     except OSError as error:
         raise SetupError(f"Could not start: {error}.", exit_code=1) from None
 
@@ -176,6 +221,13 @@ def main(argv: list[str] | None = None) -> int:
         plan = make_plan(args, os.environ)
     except (SetupError, StackFileError) as error:
         print(error, file=sys.stderr)
+        return 2
+
+    if args.cms and client_id is not None and not args.cms_repo:
+        print("With the real GitHub, --cms needs --cms-repo owner/name (a repository you can push to).", file=sys.stderr)
+        return 2
+    if args.cms_repo is not None and (not args.cms or args.cms_repo.count("/") != 1):
+        print("--cms-repo is owner/name, and goes with --cms.", file=sys.stderr)
         return 2
 
     stop = threading.Event()
@@ -225,9 +277,27 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         lines.append(f"  Callback URL to register in your {provider.label} OAuth app: {uris}")
     if len(names) > 1:
         lines.append(f"  Providers:        {', '.join(names)}")
+    allow = stack.settings.provider(PROVIDER).allow if PROVIDER in names else None
+    if allow is not None and allow.restricts:
+        rules = [f"{label} {', '.join(values)}" for label, values in _allow_rules(allow) if values]
+        lines.append(f"  Sign-in allowed for: {'; '.join(rules)}")
+    if stack.cms_site is not None:
+        lines.append(f"  Decap CMS:        {stack.cms_site.admin_url} (edits {stack.cms_repo})")
+        if stack.provider is None:
+            lines.append(f"  CMS callback URL to register at GitHub: {stack.cms_callback_url}")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)
+
+
+def _allow_rules(allow: AllowList) -> list[tuple[str, tuple[str, ...]]]:
+    return [
+        ("users", allow.users),
+        ("orgs", allow.orgs),
+        ("teams", allow.teams),
+        ("emails", allow.emails),
+        ("email domains", allow.email_domains),
+    ]
 
 
 if __name__ == "__main__":

@@ -10,16 +10,23 @@ GitHub style
     ``POST /login/oauth/access_token`` (form or JSON; JSON answer only with
     ``Accept: application/json``, otherwise form-encoded; errors are HTTP 200
     with ``error``/``error_description``/``error_uri``), ``GET /user``,
+    ``GET /user/emails``, ``GET /user/memberships/orgs/{org}``,
+    ``GET /orgs/{org}/teams/{team_slug}/memberships/{username}``,
     ``DELETE /applications/{client_id}/token``, ``GET /avatar.png``.
 RFC 6749 style
     ``GET /authorize``, ``POST /token`` (errors are HTTP 400, or 401
     ``invalid_client``), ``POST /revoke`` (RFC 7009: 200 even for unknown
-    tokens), ``GET /userinfo``, ``GET /avatar.png``.
+    tokens), ``GET /userinfo`` (OIDC: ``email`` and ``email_verified`` with
+    the ``email`` scope), ``GET /avatar.png``.
 
 Codes are single-use and burnt by any exchange attempt that passed client
 authentication. PKCE supports ``S256`` only. With ``refresh_tokens`` on, token
 answers carry ``expires_in``, ``refresh_token`` and
 ``refresh_token_expires_in``, and refresh tokens rotate on use.
+
+The OAuth endpoints live here; GitHub's REST API is ``local.fake_github_api``,
+OpenID Connect's UserInfo and ID tokens ``local.fake_oidc``, the shared HTTP
+plumbing and route tables ``local.fake_http``.
 
 Usage::
 
@@ -30,7 +37,11 @@ Usage::
 
 The server records everything it saw (``seen``), everything it issued and
 revoked, and how many TCP connections it accepted (``connections_accepted``).
-Setting ``client_secret`` at run time simulates a rotated secret.
+Setting ``client_secret`` at run time simulates a rotated secret. The user's
+GitHub organisations and teams (``orgs``, ``teams``: name -> membership
+state), emails (``emails``) and organisations that restrict OAuth apps
+(``restricted_orgs``) may be changed at run time too; ``user_api_outage``
+set to a status makes every endpoint that describes the user answer it.
 """
 
 from __future__ import annotations
@@ -38,7 +49,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
+import re
 import secrets
 import ssl
 import struct
@@ -47,11 +58,14 @@ import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote_plus, urlencode, urlsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
+from local import fake_github_api, fake_oidc
+from local.fake_http import FakeHandler, Route, SeenRequest, handler_class, route
 from local.http_server import LoopbackServer
+
+__all__ = ["GITHUB", "RFC6749", "STYLES", "DEFAULT_USER", "FakeProvider", "IssuedToken", "SeenRequest"]
 
 GITHUB = "github"
 RFC6749 = "rfc6749"
@@ -71,27 +85,8 @@ DEFAULT_USER = {
     "id": 583231,
     "name": "The Octocat",
     "email": "octocat@example.com",
+    "email_verified": True,
 }
-
-
-@dataclass(frozen=True)
-class SeenRequest:
-    """One request as the fake received it (secrets included: this is a test double)."""
-
-    method: str
-    path: str
-    query: Mapping[str, str]
-    headers: Mapping[str, str]
-    """Lower-case names."""
-    body: bytes
-    connection: int
-    """Serial number of the TCP connection it arrived on (1 = first accepted)."""
-
-    def form(self) -> dict[str, str]:
-        return dict(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -105,7 +100,7 @@ class _Grant:
 
 
 @dataclass
-class _Token:
+class IssuedToken:
     scope: str
     expires_at: float | None
 
@@ -113,8 +108,8 @@ class _Token:
 @dataclass
 class _State:
     grants: dict[str, _Grant] = field(default_factory=dict)
-    access_tokens: dict[str, _Token] = field(default_factory=dict)
-    refresh_tokens: dict[str, _Token] = field(default_factory=dict)
+    access_tokens: dict[str, IssuedToken] = field(default_factory=dict)
+    refresh_tokens: dict[str, IssuedToken] = field(default_factory=dict)
 
 
 class FakeProvider:
@@ -132,6 +127,9 @@ class FakeProvider:
         token_auth: str | None = None,
         app_name: str = "OAuth Exchange Demo",
         user: Mapping[str, Any] | None = None,
+        orgs: Mapping[str, str] | None = None,
+        teams: Mapping[str, str] | None = None,
+        emails: Iterable[Mapping[str, Any]] | None = None,
         code_ttl: float = 600.0,
         access_token_ttl: int = 28800,
         refresh_token_ttl: int = 15897600,
@@ -147,6 +145,12 @@ class FakeProvider:
         closes connections idle for that long, like a real front end. ``tls``
         (a server-side context, e.g. ``local.loopback_tls.LoopbackCA``'s) serves
         HTTPS instead of HTTP.
+
+        ``orgs`` maps GitHub organisations to the user's membership state
+        (``"active"``, or ``"pending"`` for an invitation not yet accepted);
+        ``teams`` does the same for ``"org/team-slug"``. ``emails`` are
+        ``GET /user/emails`` entries; by default the user's email, verified
+        and primary.
         """
         if style not in STYLES:
             raise ValueError(f"style must be one of {STYLES}")
@@ -161,6 +165,11 @@ class FakeProvider:
         self.token_auth = token_auth
         self.app_name = app_name
         self.user = dict(DEFAULT_USER if user is None else user)
+        self.orgs = dict(orgs or {})
+        self.teams = dict(teams or {})
+        self.emails = [dict(entry) for entry in emails] if emails is not None else self._default_emails()
+        self.restricted_orgs: set[str] = set()
+        self.user_api_outage: int | None = None
         self.code_ttl = code_ttl
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
@@ -173,6 +182,8 @@ class FakeProvider:
         self.issued_access_tokens: list[str] = []
         self.issued_refresh_tokens: list[str] = []
         self.revoked_tokens: list[str] = []
+        self.api_extensions: list[Any] = []
+        """Further APIs this fake serves (e.g. ``fake_github_repo.FakeRepository``): tried before its own routes."""
 
         self._state = _State()
         self._lock = threading.Lock()
@@ -183,7 +194,9 @@ class FakeProvider:
     def start(self) -> FakeProvider:
         if self._server is not None:
             raise RuntimeError("a fake provider starts once")
-        handler = type("BoundHandler", (_Handler,), {"provider": self, "timeout": self.keepalive_timeout})
+        api = fake_github_api.ROUTES if self.style == GITHUB else fake_oidc.ROUTES
+        oauth = GITHUB_OAUTH_ROUTES if self.style == GITHUB else RFC6749_OAUTH_ROUTES
+        handler = handler_class(self, (oauth, api, ASSET_ROUTES), self.keepalive_timeout)
         self._server = LoopbackServer(handler, self._port, log_name="provider", ssl_context=self._tls)
         self._server.start("fake-provider")
         return self
@@ -218,6 +231,7 @@ class FakeProvider:
                 "authorize": f"{base}/login/oauth/authorize",
                 "token": f"{base}/login/oauth/access_token",
                 "revoke": f"{base}/applications/{{client_id}}/token",
+                "api": base,
                 "user": f"{base}/user",
                 "avatar": f"{base}/avatar.png",
             }
@@ -229,9 +243,13 @@ class FakeProvider:
             "avatar": f"{base}/avatar.png",
         }
 
-    def provider_config(self, token_auth: str | None = None) -> dict[str, Any]:
-        """This provider's entry for OAUTH_CONFIG.providers."""
-        return {
+    def provider_config(self, token_auth: str | None = None, allow: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """This provider's entry for OAUTH_CONFIG.providers.
+
+        ``allow`` (``users``, ``orgs``, ``teams``, ``emails``, ``email_domains``)
+        becomes its access policy, checked against this fake's API.
+        """
+        entry: dict[str, Any] = {
             "client_id": self.client_id,
             "token_url": self.urls["token"],
             "token_auth": token_auth or self.token_auth or "client_secret_post",
@@ -241,6 +259,10 @@ class FakeProvider:
             "pkce": True,
             "redirect_uris": list(self.redirect_uris),
         }
+        if allow is not None:
+            where = {"check": "github", "api_url": self.urls["api"]} if self.style == GITHUB else {"check": "oidc", "userinfo_url": self.urls["user"]}
+            entry["allow"] = {**where, **allow}
+        return entry
 
     # -- what the consent page does, for tests that skip the browser -------
 
@@ -312,22 +334,38 @@ class FakeProvider:
                 answer["expires_in"] = self.access_token_ttl
             if self.refresh_tokens:
                 refresh = ("ghr_" if self.style == GITHUB else "rt_") + _random_token()
-                self._state.refresh_tokens[refresh] = _Token(scope, time.monotonic() + self.refresh_token_ttl)
+                self._state.refresh_tokens[refresh] = IssuedToken(scope, time.monotonic() + self.refresh_token_ttl)
                 self.issued_refresh_tokens.append(refresh)
                 answer["refresh_token"] = refresh
                 answer["refresh_token_expires_in"] = self.refresh_token_ttl
-            self._state.access_tokens[access] = _Token(scope, expires_at)
+            self._state.access_tokens[access] = IssuedToken(scope, expires_at)
             self.issued_access_tokens.append(access)
         if self.style == RFC6749 and "openid" in scope.split():
-            answer["id_token"] = self._id_token()
+            answer["id_token"] = fake_oidc.id_token(self)
         return answer
 
-    def _take_refresh_token(self, token: str) -> _Token | None:
+    def _take_refresh_token(self, token: str) -> IssuedToken | None:
         with self._lock:
             info = self._state.refresh_tokens.pop(token, None)
         return info if info is not None and _alive(info.expires_at) else None
 
-    def _revoke(self, token: str) -> bool:
+    def _default_emails(self) -> list[dict[str, Any]]:
+        email = self.user.get("email")
+        if not email:
+            return []
+        return [{"email": email, "verified": bool(self.user.get("email_verified")), "primary": True, "visibility": "private"}]
+
+    # -- for the protocol modules ------------------------------------------
+
+    def record(self, seen: SeenRequest) -> None:
+        with self._lock:
+            self.seen.append(seen)
+
+    def client_secret_matches(self, given: str) -> bool:
+        return _same(given, self.client_secret)
+
+    def revoke_token(self, token: str) -> bool:
+        """Forget an access or refresh token; False when it was not live."""
         with self._lock:
             found = (
                 self._state.access_tokens.pop(token, None) is not None
@@ -337,40 +375,11 @@ class FakeProvider:
                 self.revoked_tokens.append(token)
         return found
 
-    def _token_info(self, token: str) -> _Token | None:
+    def lookup_access_token(self, token: str) -> IssuedToken | None:
+        """The live access token's grant, or None."""
         with self._lock:
             info = self._state.access_tokens.get(token)
         return info if info is not None and _alive(info.expires_at) else None
-
-    def _id_token(self) -> str:
-        """An unsigned (alg none) ID token: enough to test pass-through, never to trust."""
-
-        def part(value: Mapping[str, Any]) -> str:
-            return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-        now = int(time.time())
-        claims = {"iss": self.base_url, "sub": str(self.user["id"]), "aud": self.client_id, "iat": now, "exp": now + 3600}
-        return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
-
-    def _profile(self) -> dict[str, Any]:
-        avatar = self.urls["avatar"]
-        if self.style == GITHUB:
-            return {
-                "login": self.user["login"],
-                "id": self.user["id"],
-                "name": self.user["name"],
-                "email": self.user.get("email"),
-                "avatar_url": avatar,
-                "html_url": f"{self.base_url}/{self.user['login']}",
-                "type": "User",
-            }
-        return {
-            "sub": str(self.user["id"]),
-            "preferred_username": self.user["login"],
-            "name": self.user["name"],
-            "email": self.user.get("email"),
-            "picture": avatar,
-        }
 
 
 def _alive(expires_at: float | None) -> bool:
@@ -396,412 +405,224 @@ def _with_query(uri: str, params: Mapping[str, str]) -> str:
     return uri + separator + urlencode(params)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    """Routes requests to the protocol of the provider's style."""
+# -- OAuth endpoints (both styles) ---------------------------------------------
 
-    provider: FakeProvider
-    protocol_version = "HTTP/1.1"
-    server_version = "FakeOAuth/1.0"
-    disable_nagle_algorithm = True
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection_serial = self.server.connection_serial(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: everything is in ``provider.seen``."""
-
-    # -- plumbing ----------------------------------------------------------
-
-    def _read(self) -> SeenRequest | None:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self._send(411, b"", "text/plain", close=True)
-            return None
-        length = self.headers.get("Content-Length", "0")
-        if not length.isdigit():
-            self._send(400, b"", "text/plain", close=True)
-            return None
-        body = self.rfile.read(int(length))
-        parts = urlsplit(self.path)
-        seen = SeenRequest(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-            connection=self.connection_serial,
-        )
-        with self.provider._lock:
-            self.provider.seen.append(seen)
-        return seen
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        content_type: str,
-        headers: Mapping[str, str] | None = None,
-        close: bool = False,
-    ) -> None:
-        self.send_response(status)
-        if body or status not in (204, 304):
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, value: Any, headers: Mapping[str, str] | None = None) -> None:
-        self._send(status, json.dumps(value).encode(), "application/json; charset=utf-8", headers)
-
-    def _redirect(self, location: str) -> None:
-        self._send(302, b"", "text/plain", {"Location": location})
-
-    def _page(self, status: int, title: str, body_html: str) -> None:
-        page = (
-            "<!doctype html><html lang=en><meta charset=utf-8>"
-            f"<title>{html.escape(title)}</title>"
-            "<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}"
-            "button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}</style>"
-            f"{body_html}</html>"
-        )
-        self._send(status, page.encode(), "text/html; charset=utf-8")
-
-    def _client_credentials(self, seen: SeenRequest, fields: Mapping[str, str]) -> str | None:
-        """What is wrong with the client authentication, or None."""
-        provider = self.provider
-        authorization = seen.headers.get("authorization", "")
-        basic = authorization[:6].lower() == "basic "
-        in_body = "client_secret" in fields
-        if basic and in_body:
-            return "more than one client authentication method"
-        if provider.token_auth == "client_secret_basic" and not basic:
-            return "client_secret_basic required"
-        if provider.token_auth == "client_secret_post" and not in_body:
-            return "client_secret_post required"
-        if basic:
-            try:
-                user, _, password = base64.b64decode(authorization[6:].strip()).decode().partition(":")
-            except ValueError:
-                return "malformed basic credentials"
-            client_id, secret = unquote_plus(user), unquote_plus(password)
-        else:
-            client_id, secret = fields.get("client_id", ""), fields.get("client_secret", "")
-        if client_id != provider.client_id or not _same(secret, provider.client_secret):
-            return "wrong client credentials"
-        return None
-
-    def _cors_headers(self, seen: SeenRequest) -> dict[str, str]:
-        origin = seen.headers.get("origin")
-        if origin is None or origin not in self.provider.allowed_origins:
-            return {}
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-
-    # -- verbs ---------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        seen = self._read()
-        if seen is None:
-            return
-        github = self.provider.style == GITHUB
-        routes = {
-            ("/login/oauth/authorize" if github else "/authorize"): self._authorize_page,
-            ("/user" if github else "/userinfo"): self._user,
-            "/avatar.png": self._avatar,
-        }
-        route = routes.get(seen.path)
-        if route is None:
-            self._not_found()
-        else:
-            route(seen)
-
-    def do_POST(self) -> None:
-        seen = self._read()
-        if seen is None:
-            return
-        github = self.provider.style == GITHUB
-        routes = {
-            ("/login/oauth/authorize" if github else "/authorize"): self._authorize_decision,
-            ("/login/oauth/access_token" if github else "/token"): (
-                self._github_token if github else self._rfc_token
-            ),
-        }
-        if not github:
-            routes["/revoke"] = self._rfc_revoke
-        route = routes.get(seen.path)
-        if route is None:
-            self._not_found()
-        else:
-            route(seen)
-
-    def do_DELETE(self) -> None:
-        seen = self._read()
-        if seen is None:
-            return
-        prefix, suffix = "/applications/", "/token"
-        if self.provider.style == GITHUB and seen.path.startswith(prefix) and seen.path.endswith(suffix):
-            self._github_revoke(seen, seen.path[len(prefix) : -len(suffix)])
-        else:
-            self._not_found()
-
-    def do_OPTIONS(self) -> None:
-        """CORS preflight for the user endpoint the SPA calls with a bearer token."""
-        seen = self._read()
-        if seen is None:
-            return
-        headers = self._cors_headers(seen)
-        if headers:
-            headers.update(
-                {
-                    "Access-Control-Allow-Methods": "GET",
-                    "Access-Control-Allow-Headers": "Authorization, Accept, X-GitHub-Api-Version",
-                    "Access-Control-Max-Age": "600",
-                }
-            )
-        self._send(204, b"", "text/plain", headers)
-
-    def _not_found(self) -> None:
-        self._json(404, {"message": "Not Found"})
-
-    # -- authorization page ----------------------------------------------------
-
-    def _authorization_problem(self, params: Mapping[str, str]) -> tuple[str | None, str | None]:
-        """(page error, redirect error): page errors are shown, redirect errors go back to the app."""
-        provider = self.provider
-        if params.get("client_id") != provider.client_id:
-            return "Unknown application (client_id).", None
-        redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
-        if redirect_uri not in provider.redirect_uris:
-            return "The redirect_uri is not associated with this application.", None
-        if provider.style == RFC6749 and params.get("response_type") != "code":
-            return None, "unsupported_response_type"
-        challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
-        if method is not None and challenge is None:
-            return None, "invalid_request"
-        if challenge is not None and (method or "plain") != "S256":
-            return None, "invalid_request"
-        return None, None
-
-    def _authorize_page(self, seen: SeenRequest) -> None:
-        params = seen.query
-        page_error, redirect_error = self._authorization_problem(params)
-        if page_error is not None:
-            self._page(400, "Authorization error", f"<h1>Authorization error</h1><p>{html.escape(page_error)}</p>")
-            return
-        redirect_uri = params.get("redirect_uri") or self.provider.redirect_uris[0]
-        if redirect_error is not None:
-            self._redirect(_with_query(redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
-            return
-        hidden = "".join(
-            f'<input type=hidden name="{html.escape(name)}" value="{html.escape(value)}">'
-            for name, value in params.items()
-        )
-        scope = params.get("scope", "") or "(no scope: public information only)"
-        user = self.provider.user
-        self._page(
-            200,
-            f"Authorize {self.provider.app_name}",
-            f"<h1>Authorize {html.escape(self.provider.app_name)}</h1>"
-            f"<p><strong>{html.escape(self.provider.app_name)}</strong> wants to access your account "
-            f"<strong>{html.escape(str(user['login']))}</strong>.</p>"
-            f"<p>Scope: <code>{html.escape(scope)}</code></p>"
-            f'<form method=post action="{html.escape(seen.path)}">{hidden}'
-            '<button type=submit name=decision value=authorize id=authorize>Authorize</button>'
-            '<button type=submit name=decision value=deny id=deny>Deny</button></form>',
-        )
-
-    def _authorize_decision(self, seen: SeenRequest) -> None:
-        params = seen.form()
-        page_error, redirect_error = self._authorization_problem(params)
-        if page_error is not None:
-            self._page(400, "Authorization error", f"<h1>Authorization error</h1><p>{html.escape(page_error)}</p>")
-            return
-        given = bool(params.get("redirect_uri"))
-        redirect_uri = params.get("redirect_uri") or self.provider.redirect_uris[0]
-        state = params.get("state", "")
-        if redirect_error is not None:
-            self._redirect(_with_query(redirect_uri, {"error": redirect_error, "state": state}))
-        elif params.get("decision") == "authorize":
-            code = self.provider._issue_code(
-                redirect_uri, given, params.get("scope", ""), params.get("code_challenge")
-            )
-            self._redirect(_with_query(redirect_uri, {"code": code, "state": state}))
-        else:
-            self._redirect(
-                _with_query(
-                    redirect_uri,
-                    {
-                        "error": "access_denied",
-                        "error_description": "The user has denied your application access.",
-                        "error_uri": f"{_GITHUB_DOCS}/#access-denied",
-                        "state": state,
-                    },
-                )
-            )
-
-    # -- GitHub token endpoint -------------------------------------------------
-
-    def _github_token(self, seen: SeenRequest) -> None:
-        if seen.headers.get("content-type", "").startswith("application/json"):
-            try:
-                raw = seen.json()
-            except ValueError:
-                raw = {}
-            fields = {k: str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
-        else:
-            fields = seen.form()
-        if self._client_credentials(seen, fields) is not None:
-            self._github_answer(seen, {"error": "incorrect_client_credentials"})
-            return
-        if fields.get("grant_type") == "refresh_token":
-            self._github_refresh(seen, fields)
-            return
-        grant = self.provider._take_grant(fields.get("code", ""))
-        if grant is None or not _verifier_matches(grant, fields.get("code_verifier")):
-            self._github_answer(seen, {"error": "bad_verification_code"})
-        elif "redirect_uri" in fields and fields["redirect_uri"] != grant.redirect_uri:
-            self._github_answer(seen, {"error": "redirect_uri_mismatch"})
-        else:
-            self._github_answer(seen, self.provider._issue_tokens(grant.scope))
-
-    def _github_refresh(self, seen: SeenRequest, fields: Mapping[str, str]) -> None:
-        if not self.provider.refresh_tokens:
-            self._github_answer(seen, {"error": "unsupported_grant_type"})
-            return
-        info = self.provider._take_refresh_token(fields.get("refresh_token", ""))
-        if info is None:
-            self._github_answer(seen, {"error": "bad_refresh_token"})
-        else:
-            self._github_answer(seen, self.provider._issue_tokens(info.scope))
-
-    def _github_answer(self, seen: SeenRequest, answer: dict[str, Any]) -> None:
-        """HTTP 200 either way, JSON only when asked for, like github.com."""
-        error = answer.get("error")
-        if error is not None:
-            answer = {
-                "error": error,
-                "error_description": _GITHUB_ERRORS[error],
-                "error_uri": f"{_GITHUB_DOCS}/#{error.replace('_', '-')}",
-            }
-        headers = {"Set-Cookie": f"_gh_sess={secrets.token_hex(8)}; Path=/; HttpOnly; SameSite=Lax"}
-        if "application/json" in seen.headers.get("accept", ""):
-            self._json(200, answer, headers)
-        else:
-            body = urlencode({name: str(value) for name, value in answer.items()}).encode()
-            self._send(200, body, "application/x-www-form-urlencoded; charset=utf-8", headers)
-
-    # -- GitHub API ------------------------------------------------------------
-
-    def _bearer(self, seen: SeenRequest) -> str | None:
-        scheme, _, token = seen.headers.get("authorization", "").partition(" ")
-        if scheme.lower() in ("bearer", "token") and token.strip():
-            return token.strip()
-        return None
-
-    def _user(self, seen: SeenRequest) -> None:
-        cors = self._cors_headers(seen)
-        token = self._bearer(seen)
-        if token is None or self.provider._token_info(token) is None:
-            if self.provider.style == GITHUB:
-                body = {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}
-            else:
-                body = {"error": "invalid_token"}
-            self._json(401, body, {**cors, "WWW-Authenticate": 'Bearer error="invalid_token"'})
-            return
-        self._json(200, self.provider._profile(), cors)
-
-    def _github_revoke(self, seen: SeenRequest, client_id: str) -> None:
-        provider = self.provider
-        scheme, _, encoded = seen.headers.get("authorization", "").partition(" ")
+def _client_credentials(provider: FakeProvider, seen: SeenRequest, fields: Mapping[str, str]) -> str | None:
+    """What is wrong with the client authentication, or None."""
+    authorization = seen.headers.get("authorization", "")
+    basic = authorization[:6].lower() == "basic "
+    in_body = "client_secret" in fields
+    if basic and in_body:
+        return "more than one client authentication method"
+    if provider.token_auth == "client_secret_basic" and not basic:
+        return "client_secret_basic required"
+    if provider.token_auth == "client_secret_post" and not in_body:
+        return "client_secret_post required"
+    if basic:
         try:
-            user, _, password = base64.b64decode(encoded).decode().partition(":")
+            user, _, password = base64.b64decode(authorization[6:].strip()).decode().partition(":")
         except ValueError:
-            user, password = "", ""
-        if (
-            scheme.lower() != "basic"
-            or user != provider.client_id
-            or not _same(password, provider.client_secret)
-        ):
-            self._json(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"})
-            return
-        if client_id != quote(provider.client_id, safe=""):
-            self._not_found()
-            return
+            return "malformed basic credentials"
+        client_id, secret = unquote_plus(user), unquote_plus(password)
+    else:
+        client_id, secret = fields.get("client_id", ""), fields.get("client_secret", "")
+    if client_id != provider.client_id or not _same(secret, provider.client_secret):
+        return "wrong client credentials"
+    return None
+
+
+def _authorization_problem(provider: FakeProvider, params: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(page error, redirect error): page errors are shown, redirect errors go back to the app."""
+    if params.get("client_id") != provider.client_id:
+        return "Unknown application (client_id).", None
+    redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
+    if redirect_uri not in provider.redirect_uris:
+        return "The redirect_uri is not associated with this application.", None
+    if provider.style == RFC6749 and params.get("response_type") != "code":
+        return None, "unsupported_response_type"
+    challenge, method = params.get("code_challenge"), params.get("code_challenge_method")
+    if method is not None and challenge is None:
+        return None, "invalid_request"
+    if challenge is not None and (method or "plain") != "S256":
+        return None, "invalid_request"
+    return None, None
+
+
+def _authorization_error_page(handler: FakeHandler, message: str) -> None:
+    handler.send_page(400, "Authorization error", f"<h1>Authorization error</h1><p>{html.escape(message)}</p>")
+
+
+def _authorize_page(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    provider = handler.provider
+    params = seen.query
+    page_error, redirect_error = _authorization_problem(provider, params)
+    if page_error is not None:
+        _authorization_error_page(handler, page_error)
+        return
+    redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
+    if redirect_error is not None:
+        handler.send_redirect(_with_query(redirect_uri, {"error": redirect_error, "state": params.get("state", "")}))
+        return
+    hidden = "".join(
+        f'<input type=hidden name="{html.escape(name)}" value="{html.escape(value)}">' for name, value in params.items()
+    )
+    scope = params.get("scope", "") or "(no scope: public information only)"
+    app = html.escape(provider.app_name)
+    handler.send_page(
+        200,
+        f"Authorize {provider.app_name}",
+        f"<h1>Authorize {app}</h1>"
+        f"<p><strong>{app}</strong> wants to access your account "
+        f"<strong>{html.escape(str(provider.user['login']))}</strong>.</p>"
+        f"<p>Scope: <code>{html.escape(scope)}</code></p>"
+        f'<form method=post action="{html.escape(seen.path)}">{hidden}'
+        '<button type=submit name=decision value=authorize id=authorize>Authorize</button>'
+        '<button type=submit name=decision value=deny id=deny>Deny</button></form>',
+    )
+
+
+def _authorize_decision(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    provider = handler.provider
+    params = seen.form()
+    page_error, redirect_error = _authorization_problem(provider, params)
+    if page_error is not None:
+        _authorization_error_page(handler, page_error)
+        return
+    given = bool(params.get("redirect_uri"))
+    redirect_uri = params.get("redirect_uri") or provider.redirect_uris[0]
+    state = params.get("state", "")
+    if redirect_error is not None:
+        handler.send_redirect(_with_query(redirect_uri, {"error": redirect_error, "state": state}))
+    elif params.get("decision") == "authorize":
+        code = provider._issue_code(redirect_uri, given, params.get("scope", ""), params.get("code_challenge"))
+        handler.send_redirect(_with_query(redirect_uri, {"code": code, "state": state}))
+    else:
+        denial = {
+            "error": "access_denied",
+            "error_description": "The user has denied your application access.",
+            "error_uri": f"{_GITHUB_DOCS}/#access-denied",
+            "state": state,
+        }
+        handler.send_redirect(_with_query(redirect_uri, denial))
+
+
+def _github_token(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    provider = handler.provider
+    if seen.headers.get("content-type", "").startswith("application/json"):
         try:
-            token = seen.json().get("access_token")
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
-            self._json(422, {"message": "Invalid request.", "documentation_url": "https://docs.github.com/rest"})
-        elif provider._revoke(token):
-            self._send(204, b"", "text/plain")
-        else:
-            self._not_found()
-
-    # -- RFC 6749 / 7009 -------------------------------------------------------
-
-    def _rfc_error(self, status: int, error: str, description: str) -> None:
-        headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-        if status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="fake-provider"'
-        self._json(status, {"error": error, "error_description": description}, headers)
-
-    def _rfc_form(self, seen: SeenRequest) -> dict[str, str] | None:
-        if not seen.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            self._rfc_error(400, "invalid_request", "The body must be application/x-www-form-urlencoded.")
-            return None
+            raw = seen.json()
+        except ValueError:
+            raw = {}
+        fields = {k: str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+    else:
         fields = seen.form()
-        problem = self._client_credentials(seen, fields)
-        if problem is not None:
-            self._rfc_error(401, "invalid_client", f"Client authentication failed: {problem}.")
-            return None
-        return fields
+    if _client_credentials(provider, seen, fields) is not None:
+        _github_answer(handler, seen, {"error": "incorrect_client_credentials"})
+        return
+    if fields.get("grant_type") == "refresh_token":
+        _github_refresh(handler, seen, fields)
+        return
+    grant = provider._take_grant(fields.get("code", ""))
+    if grant is None or not _verifier_matches(grant, fields.get("code_verifier")):
+        _github_answer(handler, seen, {"error": "bad_verification_code"})
+    elif "redirect_uri" in fields and fields["redirect_uri"] != grant.redirect_uri:
+        _github_answer(handler, seen, {"error": "redirect_uri_mismatch"})
+    else:
+        _github_answer(handler, seen, provider._issue_tokens(grant.scope))
 
-    def _rfc_token(self, seen: SeenRequest) -> None:
-        fields = self._rfc_form(seen)
-        if fields is None:
-            return
-        grant_type = fields.get("grant_type")
-        if grant_type == "authorization_code":
-            grant = self.provider._take_grant(fields.get("code", ""))
-            if grant is None:
-                self._rfc_error(400, "invalid_grant", "The authorization code is invalid, expired or used.")
-            elif grant.redirect_uri_given and fields.get("redirect_uri") != grant.redirect_uri:
-                self._rfc_error(400, "invalid_grant", "redirect_uri does not match the authorization request.")
-            elif not _verifier_matches(grant, fields.get("code_verifier")):
-                self._rfc_error(400, "invalid_grant", "PKCE verification failed.")
-            else:
-                self._json(200, self.provider._issue_tokens(grant.scope), {"Cache-Control": "no-store"})
-        elif grant_type == "refresh_token" and self.provider.refresh_tokens:
-            info = self.provider._take_refresh_token(fields.get("refresh_token", ""))
-            if info is None:
-                self._rfc_error(400, "invalid_grant", "The refresh token is invalid or expired.")
-            else:
-                self._json(200, self.provider._issue_tokens(info.scope), {"Cache-Control": "no-store"})
-        elif grant_type is None:
-            self._rfc_error(400, "invalid_request", "grant_type is required.")
+
+def _github_refresh(handler: FakeHandler, seen: SeenRequest, fields: Mapping[str, str]) -> None:
+    provider = handler.provider
+    if not provider.refresh_tokens:
+        _github_answer(handler, seen, {"error": "unsupported_grant_type"})
+        return
+    info = provider._take_refresh_token(fields.get("refresh_token", ""))
+    if info is None:
+        _github_answer(handler, seen, {"error": "bad_refresh_token"})
+    else:
+        _github_answer(handler, seen, provider._issue_tokens(info.scope))
+
+
+def _github_answer(handler: FakeHandler, seen: SeenRequest, answer: dict[str, Any]) -> None:
+    """HTTP 200 either way, JSON only when asked for, like github.com."""
+    error = answer.get("error")
+    if error is not None:
+        answer = {
+            "error": error,
+            "error_description": _GITHUB_ERRORS[error],
+            "error_uri": f"{_GITHUB_DOCS}/#{error.replace('_', '-')}",
+        }
+    headers = {"Set-Cookie": f"_gh_sess={secrets.token_hex(8)}; Path=/; HttpOnly; SameSite=Lax"}
+    if "application/json" in seen.headers.get("accept", ""):
+        handler.send_json(200, answer, headers)
+    else:
+        body = urlencode({name: str(value) for name, value in answer.items()}).encode()
+        handler.send_answer(200, body, "application/x-www-form-urlencoded; charset=utf-8", headers)
+
+
+def _rfc_error(handler: FakeHandler, status: int, error: str, description: str) -> None:
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="fake-provider"'
+    handler.send_json(status, {"error": error, "error_description": description}, headers)
+
+
+def _rfc_form(handler: FakeHandler, seen: SeenRequest) -> dict[str, str] | None:
+    if not seen.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        _rfc_error(handler, 400, "invalid_request", "The body must be application/x-www-form-urlencoded.")
+        return None
+    fields = seen.form()
+    problem = _client_credentials(handler.provider, seen, fields)
+    if problem is not None:
+        _rfc_error(handler, 401, "invalid_client", f"Client authentication failed: {problem}.")
+        return None
+    return fields
+
+
+def _rfc_token(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    provider = handler.provider
+    fields = _rfc_form(handler, seen)
+    if fields is None:
+        return
+    grant_type = fields.get("grant_type")
+    if grant_type == "authorization_code":
+        grant = provider._take_grant(fields.get("code", ""))
+        if grant is None:
+            _rfc_error(handler, 400, "invalid_grant", "The authorization code is invalid, expired or used.")
+        elif grant.redirect_uri_given and fields.get("redirect_uri") != grant.redirect_uri:
+            _rfc_error(handler, 400, "invalid_grant", "redirect_uri does not match the authorization request.")
+        elif not _verifier_matches(grant, fields.get("code_verifier")):
+            _rfc_error(handler, 400, "invalid_grant", "PKCE verification failed.")
         else:
-            self._rfc_error(400, "unsupported_grant_type", "This grant type is not supported.")
+            handler.send_json(200, provider._issue_tokens(grant.scope), {"Cache-Control": "no-store"})
+    elif grant_type == "refresh_token" and provider.refresh_tokens:
+        info = provider._take_refresh_token(fields.get("refresh_token", ""))
+        if info is None:
+            _rfc_error(handler, 400, "invalid_grant", "The refresh token is invalid or expired.")
+        else:
+            handler.send_json(200, provider._issue_tokens(info.scope), {"Cache-Control": "no-store"})
+    elif grant_type is None:
+        _rfc_error(handler, 400, "invalid_request", "grant_type is required.")
+    else:
+        _rfc_error(handler, 400, "unsupported_grant_type", "This grant type is not supported.")
 
-    def _rfc_revoke(self, seen: SeenRequest) -> None:
-        fields = self._rfc_form(seen)
-        if fields is None:
-            return
-        token = fields.get("token")
-        if not token:
-            self._rfc_error(400, "invalid_request", "token is required.")
-            return
-        self.provider._revoke(token)
-        self._send(200, b"", "text/plain")
 
-    # -- avatar ----------------------------------------------------------------
+def _rfc_revoke(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    """RFC 7009: 200 whether or not the token was known."""
+    fields = _rfc_form(handler, seen)
+    if fields is None:
+        return
+    token = fields.get("token")
+    if not token:
+        _rfc_error(handler, 400, "invalid_request", "token is required.")
+        return
+    handler.provider.revoke_token(token)
+    handler.send_answer(200, b"", "text/plain")
 
-    def _avatar(self, seen: SeenRequest) -> None:
-        self._send(200, _AVATAR_PNG, "image/png", {"Cache-Control": "max-age=3600"})
+
+def _avatar(handler: FakeHandler, seen: SeenRequest, match: re.Match[str]) -> None:
+    handler.send_answer(200, _AVATAR_PNG, "image/png", {"Cache-Control": "max-age=3600"})
 
 
 def _verifier_matches(grant: _Grant, verifier: str | None) -> bool:
@@ -823,3 +644,17 @@ def _png(size: int, colour: tuple[int, int, int]) -> bytes:
 
 
 _AVATAR_PNG = _png(64, (36, 41, 47))
+
+
+GITHUB_OAUTH_ROUTES: tuple[Route, ...] = (
+    route("GET", r"/login/oauth/authorize", _authorize_page),
+    route("POST", r"/login/oauth/authorize", _authorize_decision),
+    route("POST", r"/login/oauth/access_token", _github_token),
+)
+RFC6749_OAUTH_ROUTES: tuple[Route, ...] = (
+    route("GET", r"/authorize", _authorize_page),
+    route("POST", r"/authorize", _authorize_decision),
+    route("POST", r"/token", _rfc_token),
+    route("POST", r"/revoke", _rfc_revoke),
+)
+ASSET_ROUTES: tuple[Route, ...] = (route("GET", r"/avatar\.png", _avatar),)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from infra.settings import FunctionUrlCors, Settings, function_url_cors
+from oauth_exchange.settings import FunctionUrlCors, Settings, function_url_cors
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024

@@ -18,19 +18,24 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from infra.settings import (
+from oauth_exchange.settings import (
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     Settings,
     allowed_origins,
     callback_urls,
     client_secrets_json,
+    cms_callback_urls,
+    cms_origins,
     function_config_json,
     load_settings,
     redirect_uris,
     spa_config,
 )
+from local import decap_cms
+from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool
+from local.fake_github_repo import FakeRepository
 from local.fake_provider import FakeProvider
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
@@ -40,9 +45,13 @@ REPO = Path(__file__).resolve().parent.parent
 FUNCTION_NAME = "oauth-exchange-local"
 FAKE_CLIENT_ID = "Iv1.local0123456789"
 PROVIDER = "github"
+FAKE_ORGS = {"octo-org": "active"}
+FAKE_TEAMS = {"octo-org/octo-team": "active"}
+"""Where the fake GitHub's user is a member, so an ``allow`` can be tried either way."""
 PROVIDER_LOG_POLL_SECONDS = 0.1
 FAKE_REPLACES = frozenset({"authorizeUrl", "tokenUrl", "revokeUrl", "userInfoUrl"})
 """An entry that names its own endpoints means a real server there, never the fake GitHub."""
+CMS_REPO = "octocat/website"
 
 Log = Callable[[str], None]
 
@@ -79,6 +88,15 @@ class LocalStack:
     ``refresh``); the fake then issues access tokens that expire after
     ``access_token_ttl`` seconds (GitHub's 8 hours when None) with refresh
     tokens that rotate on every use.
+
+    ``allow`` is the provider's access policy as in stack config (``users``,
+    ``orgs``, ``teams``, ``emails``, ``emailDomains``); the fake GitHub's user
+    is an active member of ``FAKE_ORGS`` and ``FAKE_TEAMS`` (change
+    ``stack.provider.orgs`` / ``.teams`` to try other memberships).
+
+    ``cms`` turns on CMS popup mode and serves a Decap CMS admin page on its
+    own origin (``cms_port``) for the repository ``cms_repo``; the fake
+    GitHub then also serves that repository's API.
     """
 
     def __init__(
@@ -94,7 +112,11 @@ class LocalStack:
         config: Mapping[str, Any] | None = None,
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
+        allow: Mapping[str, Any] | None = None,
         max_concurrency: int = 4,
+        cms: bool = False,
+        cms_port: int = 0,
+        cms_repo: str = CMS_REPO,
         log: Log | None = None,
         verbose: bool = False,
         site_root: Path = REPO / "site",
@@ -120,7 +142,14 @@ class LocalStack:
         self._ports = (site_port, function_port, provider_port)
         self._config = dict(config or {})
         self._access_token_ttl = access_token_ttl
+        self._allow = None if allow is None else dict(allow)
         self._max_concurrency = max_concurrency
+        self._cms = cms
+        self._cms_port = cms_port
+        self.cms_repo = cms_repo
+        self.cms_site: CmsAdminSite | None = None
+        self.repository: FakeRepository | None = None
+        self._cms_signing_keys: str | None = None
         self._log = log
         self._verbose = verbose
         self._site_root = site_root
@@ -157,20 +186,30 @@ class LocalStack:
         self.site_url = self.site.url
         self.function_url = self.emulator.url
         self.function_origin = self.emulator.origin
+        if self._cms:
+            self.cms_site = CmsAdminSite(decap_cms.ensure_installed(self._log or _stderr), self._cms_port, log=self._log)
+            self._exit.callback(self.cms_site.stop)
+            self._config.setdefault("cms", {"origins": [self.cms_site.origin]})
 
         entries = {name: dict(entry) for name, entry in self._entries.items()}
         if self._fake:
             entries[PROVIDER] = self._start_fake_github(entries[PROVIDER], provider_port)
+        if self._allow is not None:
+            entries[PROVIDER]["allow"] = self._allow
         self.settings: Settings = load_settings({**self._config, "providers": entries}, set(entries))
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
+            if self.settings.cms is not None:
+                self._serve_cms_repository(self.provider)
             if self._log is not None:
                 self._watch_provider(self.provider, self._log)
 
+        if self.settings.cms is not None:
+            self._cms_signing_keys = secrets.token_urlsafe(48)
         self.secret_arn = self.secrets.create_secret(
             f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, self._client_secrets),
+            client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys),
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -185,6 +224,22 @@ class LocalStack:
         self._exit.callback(self.containers.close)
         self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
         self.site.serve(self.settings, self.function_url)
+        if self.cms_site is not None:
+            api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
+            self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+
+    def _serve_cms_repository(self, provider: FakeProvider) -> None:
+        """The fake GitHub serves the CMS's repository, to the CMS origins, and redirects to the CMS callbacks."""
+        provider.allowed_origins = list(dict.fromkeys([*provider.allowed_origins, *cms_origins(self.settings, self.site_origin)]))
+        provider.redirect_uris = [*provider.redirect_uris, *cms_callback_urls(self.settings, self.function_url).values()]
+        owner, _, name = self.cms_repo.partition("/")
+        self.repository = FakeRepository(
+            owner,
+            name,
+            allowed_origins=lambda: provider.allowed_origins,
+            token_is_valid=lambda token: token in provider.active_access_tokens(),
+        )
+        provider.api_extensions.append(self.repository)
 
     def _start_fake_github(self, entry: dict[str, Any], port: int) -> dict[str, Any]:
         """Start the fake GitHub; the entry with its endpoints (and its own client id and secret)."""
@@ -196,6 +251,8 @@ class LocalStack:
             client_secret=client_secret,
             redirect_uris=(),
             refresh_tokens=entry.get("refresh") in (True, "true"),
+            orgs=FAKE_ORGS,
+            teams=FAKE_TEAMS,
             port=port,
             **lifetime,
         ).start()
@@ -209,6 +266,7 @@ class LocalStack:
             "tokenUrl": urls["token"],
             "revokeUrl": urls["revoke"],
             "userInfoUrl": urls["user"],
+            "apiBaseUrl": urls["api"],
             "imageOrigins": [self.provider.base_url],
         }
 
@@ -225,7 +283,7 @@ class LocalStack:
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
         return {
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin),
+            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,
@@ -259,6 +317,11 @@ class LocalStack:
         self._exit.callback(thread.join)
 
     @property
+    def cms_callback_url(self) -> str:
+        """The CMS popup's callback URL: what to register at the provider for CMS sign-ins."""
+        return cms_callback_urls(self.settings, self.function_url)[PROVIDER]
+
+    @property
     def redirect_uri(self) -> str:
         """The SPA's callback URL: what to register at the provider."""
         return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
@@ -266,4 +329,5 @@ class LocalStack:
     def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
         """Replace one provider's client secret in Secrets Manager, as a rotation would."""
         self._client_secrets[provider] = value
-        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, self._client_secrets))
+        document = client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys)
+        self.secrets.put_secret_value(self.secret_arn, document)

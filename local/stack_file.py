@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from infra.settings import NAMESPACE
+from oauth_exchange.settings import NAMESPACE
 
 SECRETS_KEY = "clientSecrets"
 SITE_DIR_KEY = "siteDir"

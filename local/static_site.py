@@ -12,8 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from infra.site_files import CONTENT_TYPES, cache_control, content_type
-from infra.settings import Settings, config_js, render_index_html, site_security_headers
+from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type
+from oauth_exchange.settings import Settings, config_js, render_index_html, site_security_headers
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 class _SiteServer(LoopbackServer):

@@ -68,3 +68,10 @@ npm_install_tests() {
   fi
   rm -f "$log"
 }
+
+# Decap CMS's published bundle, for the CMS browser tests and run-local --cms:
+# fetched from the npm registry into .cache/ (gitignored) once, then reused.
+ensure_decap_cms() {
+  ensure_node
+  "$PYTHON" -m local.decap_cms
+}

@@ -39,6 +39,14 @@ const TITLES = {
   config_missing: "Site not configured",
 };
 
+// The function's access policy refusing the account, not the user cancelling at the provider (see oauth.js).
+const POLICY_DENIED_TITLE = "Access not allowed";
+
+function titleFor(error) {
+  if (error.code === "access_denied" && error.status === 403) return POLICY_DENIED_TITLE;
+  return TITLES[error.code] ?? "Sign-in failed";
+}
+
 function setStatus(text) {
   view.status.textContent = text;
 }
@@ -62,7 +70,7 @@ function showError(error) {
   if (error instanceof OAuthError) {
     // The function's or provider's own words, when they add something.
     const detail = error.description && error.description !== error.message ? error.description : "";
-    showNotice({ code: error.code, title: TITLES[error.code] ?? "Sign-in failed", message: error.message, detail });
+    showNotice({ code: error.code, title: titleFor(error), message: error.message, detail });
   } else {
     showNotice({ code: "unexpected", title: "Something went wrong", message: String(error?.message ?? error) });
   }

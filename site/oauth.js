@@ -72,16 +72,25 @@ const MESSAGES = {
   userinfo_failed: "Your profile could not be loaded from the provider.",
 };
 
+// Codes both sides use for different things. `access_denied` from the function (HTTP 403) means
+// its access policy refused this account (the token was revoked, never returned); raised here
+// (status 0) it means the user cancelled at the provider's consent page (RFC 6749 §4.1.2.1).
+const FUNCTION_MESSAGES = {
+  access_denied: "This account is not allowed to sign in to this site. Ask the site's owner for access, or sign in with another account.",
+};
+
 /** A failed OAuth step. `code` is machine-readable, `message` is for people. */
 export class OAuthError extends Error {
   /**
    * @param {string} code one of the keys of MESSAGES (or a code the function added later)
    * @param {{description?: string, status?: number, cause?: unknown}} [details]
    *   description: the function's or provider's own `error_description`;
-   *   status: the HTTP status that carried the error.
+   *   status: the HTTP status that carried the error (0 when raised in the browser);
+   *   `access_denied` with status 403 is the function's access policy, with 0 a cancelled consent.
    */
   constructor(code, { description = "", status = 0, cause } = {}) {
-    super(MESSAGES[code] ?? (description || `Sign-in failed (${code}).`), cause === undefined ? undefined : { cause });
+    const message = (status !== 0 ? FUNCTION_MESSAGES[code] : undefined) ?? MESSAGES[code];
+    super(message ?? (description || `Sign-in failed (${code}).`), cause === undefined ? undefined : { cause });
     this.name = "OAuthError";
     this.code = code;
     this.description = description;

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 SKIPPED_DIRS = frozenset({".git", ".venv", "venv", "node_modules", ".build", "build", ".pytest_cache", "__pycache__", "artifacts"})
 SOURCE_SUFFIXES = frozenset({".py", ".js", ".ts", ".sh", ".yaml", ".yml", ".toml", ".json", ".html", ".css"})
 TOP_LEVEL_DIRS = ("site", "function", "infra", "local", "scripts", "bench", "tests", "docs", ".ci")
+OTHER_REPOSITORY_FILES = frozenset({"local/fake_github_repo.py", "tests/local/test_fake_github_repo.py"})
+"""They name the files of the fake GitHub's CMS repository, not of this one."""
 
 FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"`[^`\n]*`")
@@ -113,7 +115,7 @@ def test_markdown_files_named_in_source_comments_exist():
     names = {Path(name).name for name in known}
     problems = []
     for source in repo_files(SOURCE_SUFFIXES):
-        if source == Path(__file__):
+        if source == Path(__file__) or source.relative_to(REPO).as_posix() in OTHER_REPOSITORY_FILES:
             continue
         for mention in MD_MENTION.findall(source.read_text(encoding="utf-8", errors="replace")):
             resolved = mention.removeprefix("./")

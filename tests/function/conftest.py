@@ -5,6 +5,8 @@ logger, every level) are captured, and every response is kept. At teardown no
 client secret, code or verifier may appear in any of them, no token may
 appear anywhere but a successful ``/token`` answer, and there must be exactly
 one request log line per response (so the scan cannot silently see nothing).
+The CMS callback page is the other place a token may appear: it hands the
+token to the CMS. Cookie values may be set, but never logged.
 """
 
 from __future__ import annotations
@@ -83,8 +85,14 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: dict[str, Any]
+    """The JSON body; for any other content type, the body text."""
     path: str
     raw: dict[str, Any]
+
+    @property
+    def cookies(self) -> list[str]:
+        """``Set-Cookie`` values."""
+        return list(self.raw.get("cookies", []))
 
 
 class Sensitive:
@@ -93,6 +101,7 @@ class Sensitive:
     def __init__(self) -> None:
         self.values: set[str] = set()
         self.tokens: set[str] = set()
+        self.unlogged: set[str] = set()
         self.providers: list[FakeProvider] = []
         self.replies: list[Reply] = []
         self.capture = _Capture()
@@ -104,6 +113,10 @@ class Sensitive:
     def add_tokens(self, *tokens: str) -> None:
         """Tokens: only in a successful /token answer."""
         self.tokens.update(tokens)
+
+    def add_unlogged(self, *values: str) -> None:
+        """Values a response may carry (a cookie being set) but no log record may."""
+        self.unlogged.update(values)
 
     def records(self) -> list[logging.LogRecord]:
         return list(self.capture.records)
@@ -119,16 +132,24 @@ class Sensitive:
             tokens.update(provider.issued_access_tokens, provider.issued_refresh_tokens)
         for record in self.records():
             text = _record_text(record)
-            for value in values | tokens:
+            for value in values | tokens | self.unlogged:
                 assert value not in text, f"a secret value leaked into a {record.name} log record"
         for reply in self.replies:
             text = json.dumps(reply.raw)
             for value in values:
                 assert value not in text, f"a secret, code or verifier leaked into a {reply.status} response"
-            if not (reply.path == "/token" and reply.status == 200):
+            if not (reply.path == "/token" and reply.status == 200) and not _is_cms_success_page(reply):
                 for token in tokens:
                     assert token not in text, f"a token leaked into a {reply.status} {reply.path} response"
         assert len(self.request_lines()) == len(self.replies), "every request logs exactly one request line"
+
+
+def _is_cms_success_page(reply: Reply) -> bool:
+    return (
+        reply.path.startswith("/callback/")
+        and reply.status == 200
+        and reply.headers.get("Content-Type", "").startswith("text/html")
+    )
 
 
 def _record_text(record: logging.LogRecord) -> str:
@@ -281,6 +302,9 @@ def make_event(
     origin: str | None = SPA_ORIGIN,
     raw_body: str | None = None,
     base64_body: bool = False,
+    query: str = "",
+    cookies: list[str] | None = None,
+    domain_name: str = "abc123.lambda-url.us-east-1.on.aws",
 ) -> dict[str, Any]:
     """A function URL event (payload format 2.0) like AWS sends."""
     all_headers = {"host": "abc123.lambda-url.us-east-1.on.aws", "user-agent": "test"}
@@ -296,12 +320,12 @@ def make_event(
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": "",
+        "rawQueryString": query,
         "headers": all_headers,
         "requestContext": {
             "accountId": "anonymous",
             "apiId": "abc123",
-            "domainName": "abc123.lambda-url.us-east-1.on.aws",
+            "domainName": domain_name,
             "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
             "requestId": "req-" + secrets.token_hex(6),
             "routeKey": "$default",
@@ -311,6 +335,8 @@ def make_event(
     }
     if text is not None:
         event["body"] = text
+    if cookies:
+        event["cookies"] = list(cookies)
     return event
 
 
@@ -339,7 +365,9 @@ def invoke(sensitive: Sensitive) -> Invoke:
             raw = handler.handler(event, lambda_context() if context is None else context)
         finally:
             sensitive.capture.leave()
-        reply = Reply(raw["statusCode"], raw["headers"], json.loads(raw["body"]), path, raw)
+        is_json = raw["headers"].get("Content-Type", "").startswith("application/json")
+        body = json.loads(raw["body"]) if is_json else raw["body"]
+        reply = Reply(raw["statusCode"], raw["headers"], body, path, raw)
         sensitive.replies.append(reply)
         return reply
 

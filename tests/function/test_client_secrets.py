@@ -11,7 +11,7 @@ import pytest
 import client_secrets
 import exchange
 from client_secrets import ClientSecrets, SecretUnavailable
-from infra.settings import Settings
+from oauth_exchange.settings import Settings
 from tests.function import fault_servers
 from tests.function.conftest import REDIRECT_URI
 
@@ -125,7 +125,7 @@ def test_worst_case_secret_reads_fit_the_lambda_timeout(aws, timeout_seconds):
     The provider calls share one deadline set before the first read, so the
     re-read starts at most ``timeout_seconds`` in; the invocation ends within
     ``timeout_seconds`` plus one worst-case read, which must leave room before
-    the Lambda timeout the stack sets (infra/settings.py).
+    the Lambda timeout the stack sets (infra/oauth_exchange/settings.py).
     """
     config = client_secrets._new_client("us-east-1").meta.config
     attempts = config.retries["total_max_attempts"]

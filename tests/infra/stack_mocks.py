@@ -26,12 +26,21 @@ PROJECT = "oauth-exchange"
 STACK = "dev"
 ACCOUNT_ID = "123456789012"
 TEST_SECRET = "gh-client-secret-0123456789abcdef"
+TEST_CLIENT_ID = "Ov23liTestClient0123"
+"""Stands in for the committed placeholder, which the program refuses."""
 SECRETS_KEY = f"{PROJECT}:clientSecrets"
 DISTRIBUTION_ID = "E2QWRUHAPOMQZL"
 DISTRIBUTION_DOMAIN = "d1234abcd5678.cloudfront.net"
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+CERTIFICATE_ID = "9f8e7d6c-5b4a-3210-fedc-ba9876543210"
 FUNCTION_URL_ID = "abcdefghijklmnopqrstuvwxyz234567"
 AUTONAME_SUFFIX = "-20251129"
 """What the mocks append to a resource's name or name prefix, as Pulumi's autonaming would."""
+
+
+def random_password(name: str) -> str:
+    """What the mocks make a RandomPassword named ``name`` generate: distinct per name, stable per name."""
+    return f"mockRandom{name.replace('-', '')}" + "x" * 32
 
 
 def config_text(value: Any) -> str:
@@ -62,8 +71,11 @@ def committed_config() -> dict[str, str]:
 
 
 def dev_config(**overrides: Any) -> dict[str, str]:
-    """The dev stack with a GitHub client secret; ``overrides`` set (or, with None, remove) keys."""
+    """The dev stack with a client id and a GitHub client secret; ``overrides`` set (or, with None, remove) keys."""
     values = committed_config() | {SECRETS_KEY: config_text({"github": TEST_SECRET})}
+    providers = json.loads(values[f"{PROJECT}:providers"])
+    providers["github"]["clientId"] = TEST_CLIENT_ID
+    values[f"{PROJECT}:providers"] = config_text(providers)
     for key, value in overrides.items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"
         if value is None:
@@ -80,6 +92,9 @@ class Resource:
     urn: str
     parent: str
     inputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    """URNs this resource waits for (``depends_on`` and the resources its inputs come from)."""
+    provider: str = ""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -177,7 +192,26 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {
                     "arn": f"arn:aws:cloudfront::{account}:distribution/{DISTRIBUTION_ID}",
                     "domainName": DISTRIBUTION_DOMAIN,
+                    "hostedZoneId": CLOUDFRONT_ZONE_ID,
                 }
+            case "aws:acm/certificate:Certificate":
+                resource_id = f"arn:aws:acm:us-east-1:{account}:certificate/{CERTIFICATE_ID}"
+                domain = inputs["domainName"]
+                computed = {
+                    "arn": resource_id,
+                    "domainValidationOptions": [
+                        {
+                            "domainName": domain,
+                            "resourceRecordName": f"_3a9f0c.{domain}.",
+                            "resourceRecordType": "CNAME",
+                            "resourceRecordValue": "_7b2e41.acm-validations.aws.",
+                        }
+                    ],
+                }
+            case "aws:acm/certificateValidation:CertificateValidation":
+                computed = {"certificateArn": inputs["certificateArn"]}
+            case "aws:route53/record:Record":
+                computed = {"fqdn": inputs["name"].rstrip(".")}
             case "aws:kms/key:Key":
                 resource_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
                 computed = {"keyId": resource_id, "arn": f"arn:aws:kms:{region}:{account}:key/{resource_id}"}
@@ -194,6 +228,8 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
             case "aws:lambda/functionUrl:FunctionUrl":
                 computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
+            case "random:index/randomPassword:RandomPassword":
+                computed = {"result": random_password(args.name), "bcryptHash": "$2a$10$mock"}
         return resource_id, inputs | computed
 
 
@@ -214,6 +250,8 @@ class RecordingMonitor(MockMonitor):
                     urn=response.urn,
                     parent=request.parent,
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    dependencies=list(request.dependencies),
+                    provider=request.provider,
                 )
             )
         return response
@@ -228,8 +266,10 @@ class _ListHandler(logging.Handler):
         self.sink.append(record.getMessage())
 
 
-def run_program(config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_KEY,)) -> Deployment:
-    """Run ``__main__.py`` once with ``config``; raises what the program raises."""
+def run_program(
+    config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_KEY,), program: Path = MAIN
+) -> Deployment:
+    """Run ``program`` (this repository's ``__main__.py``) once with ``config``; raises what it raises."""
     deployment = Deployment()
     region = config.get("aws:region", "us-east-1")
     mocks = AwsMocks(region)
@@ -248,8 +288,8 @@ def run_program(config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_
     pulumi.runtime.set_all_config(config, list(secret_keys))
 
     @pulumi.runtime.test
-    def program() -> Any:
-        runpy.run_path(str(MAIN), run_name="__main__")
+    def run() -> Any:
+        runpy.run_path(str(program), run_name="__main__")
         root = pulumi.runtime.settings.get_root_resource()
 
         async def resolve_outputs() -> None:
@@ -259,6 +299,6 @@ def run_program(config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_
 
         return asyncio.ensure_future(resolve_outputs())
 
-    program()
+    run()
     return deployment
 

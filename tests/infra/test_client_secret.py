@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from tests.infra.stack_mocks import TEST_SECRET, Deployment, is_secret, plain_parts
 
@@ -70,3 +71,34 @@ def test_client_secret_is_in_no_stack_output(dev: Deployment) -> None:
 
 def test_client_secret_is_never_logged(dev: Deployment) -> None:
     assert all(TEST_SECRET not in message for message in dev.logs)
+
+
+ROTATED_SECRET = "gh-client-secret-rotated-fedcba9876543210"
+
+
+def test_rotation_is_the_config_secret_then_up_and_touches_only_the_secret_version(
+    dev: Deployment, deploy: Callable[..., Deployment]
+) -> None:
+    """The stack's secret config is the one source of the value: a later ``up`` writes what config holds."""
+    rotated = deploy(clientSecrets={"github": ROTATED_SECRET})
+    version = rotated.one("aws:secretsmanager/secretVersion:SecretVersion")
+    assert is_secret(version.inputs["secretString"])
+    assert json.loads(version.plain_inputs["secretString"]) == {"github": ROTATED_SECRET}
+    assert version.plain_inputs["secretId"] == dev.one("aws:secretsmanager/secretVersion:SecretVersion").plain_inputs["secretId"]
+    unchanged = (
+        "aws:lambda/function:Function",
+        "aws:secretsmanager/secret:Secret",
+        "aws:kms/key:Key",
+        "aws:iam/rolePolicy:RolePolicy",
+    )
+    for resource_type in unchanged:
+        before, after = dev.one(resource_type).plain_inputs, rotated.one(resource_type).plain_inputs
+        if "code" in before:
+            assert after.pop("code").path == before.pop("code").path
+        assert after == before, resource_type
+
+
+def test_the_secret_version_is_written_only_through_config(dev: Deployment) -> None:
+    """No write-only value or ignore_changes: nothing can drift from config without the next up showing it."""
+    version = dev.one("aws:secretsmanager/secretVersion:SecretVersion").plain_inputs
+    assert set(version) == {"secretId", "secretString"}

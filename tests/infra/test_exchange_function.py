@@ -7,13 +7,13 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-from infra.packaging import sha256_base64
-from tests.infra.stack_mocks import AUTONAME_SUFFIX, DISTRIBUTION_DOMAIN, Deployment
+from oauth_exchange.packaging import sha256_base64
+from tests.infra.stack_mocks import AUTONAME_SUFFIX, DISTRIBUTION_DOMAIN, TEST_CLIENT_ID, Deployment
 
 SITE_ORIGIN = f"https://{DISTRIBUTION_DOMAIN}"
-SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:client-secret-secret-AbCdEf"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-client-secret-secret-AbCdEf"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-FUNCTION_NAME = "function-function" + AUTONAME_SUFFIX
+FUNCTION_NAME = "oauth-function-function" + AUTONAME_SUFFIX
 
 
 def _function(deployment: Deployment) -> dict:
@@ -103,7 +103,7 @@ def test_environment_holds_only_the_config_and_the_secret_arn(dev: Deployment) -
     variables = _function(dev)["environment"]["variables"]
     assert variables["OAUTH_CLIENT_SECRETS_ARN"] == SECRET_ARN
     config = json.loads(variables["OAUTH_CONFIG"])
-    assert config["providers"]["github"]["client_id"] == "Iv1.replace-with-your-client-id"
+    assert config["providers"]["github"]["client_id"] == TEST_CLIENT_ID
     assert set(variables) == {"OAUTH_CONFIG", "OAUTH_CLIENT_SECRETS_ARN"}
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from infra import packaging
-from infra.packaging import Archive, PackagingError, build_archive, sha256_base64
+from oauth_exchange import packaging
+from oauth_exchange.packaging import Archive, PackagingError, build_archive, sha256_base64
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 
@@ -164,3 +167,80 @@ def test_sources_clashing_with_a_dependency_are_refused(tmp_path: Path) -> None:
     (function / "httpx" / "__init__.py").write_text("")
     with pytest.raises(PackagingError, match="httpx/__init__.py"):
         build_archive(function, tmp_path / "build")
+
+
+def _unreachable_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point pip at a loopback port nothing listens on, with one retry: the package index is unreachable."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("PIP_INDEX_URL", f"http://127.0.0.1:{port}/simple")
+    monkeypatch.setenv("PIP_RETRIES", "1")
+    monkeypatch.setenv("PIP_TIMEOUT", "3")
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.delenv("PIP_FIND_LINKS", raising=False)
+
+
+def test_without_the_index_or_a_cached_build_the_error_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = _function_copy(tmp_path)
+    (function / "requirements.txt").write_text("httpx==0.28.1\n")
+    _unreachable_index(monkeypatch)
+    with pytest.raises(PackagingError) as raised:
+        build_archive(function, tmp_path / "build")
+    message = str(raised.value)
+    assert "could not reach the package index" in message
+    assert f"function-{packaging.cache_key(function)[:32]}.zip" in message
+    assert f"dependencies-{packaging.dependencies_key(function)[:32]}/" in message
+    assert "PIP_INDEX_URL" in message and "run again" in message
+    assert not list((tmp_path / "build").glob("*.zip"))
+
+
+def test_without_the_index_a_cached_build_of_the_same_inputs_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = _function_copy(tmp_path)
+    (function / "requirements.txt").write_text("httpx==0.28.1\n")
+    build = tmp_path / "build"
+    build.mkdir()
+    cached = build / f"function-{packaging.cache_key(function)[:32]}.zip"
+    cached.write_bytes(b"built on a machine that could reach PyPI")
+    _unreachable_index(monkeypatch)
+    assert build_archive(function, build).path == cached
+
+
+def _fake_pip(installs: list[Path]) -> Callable[[Path, Path], None]:
+    def install(requirements: Path, target: Path) -> None:
+        installs.append(requirements)
+        (target / "tinydep").mkdir(parents=True)
+        (target / "tinydep" / "__init__.py").write_text("VERSION = '1.0'\n")
+
+    return install
+
+
+def test_a_source_change_reuses_the_cached_dependencies_without_pip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = _function_copy(tmp_path)
+    (function / "requirements.txt").write_text("tinydep==1.0\n")
+    installs: list[Path] = []
+    monkeypatch.setattr(packaging, "_pip_install", _fake_pip(installs))
+    first = build_archive(function, tmp_path / "build")
+    (function / "helpers.py").write_text("VALUE = 2\n")
+    second = build_archive(function, tmp_path / "build")
+    assert len(installs) == 1
+    assert second.path != first.path
+    assert "tinydep/__init__.py" in _names(second)
+    assert zipfile.ZipFile(second.path).read("helpers.py") == b"VALUE = 2\n"
+
+
+def test_changed_requirements_install_the_dependencies_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    function = _function_copy(tmp_path)
+    (function / "requirements.txt").write_text("tinydep==1.0\n")
+    installs: list[Path] = []
+    monkeypatch.setattr(packaging, "_pip_install", _fake_pip(installs))
+    build_archive(function, tmp_path / "build")
+    (function / "requirements.txt").write_text("tinydep==1.1\n")
+    build_archive(function, tmp_path / "build")
+    assert len(installs) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,20 +11,31 @@ import pulumi
 import pytest
 import yaml
 
-from infra.client_secret import ClientSecret
-from infra.exchange_function import ExchangeFunction
-from infra.settings import ConfigError, load_settings
-from infra.stack_config import OBJECT_KEYS, SCALAR_KEYS, SECRETS_KEY, read_stack_config
-from infra.static_site import StaticSite
+from oauth_exchange.client_secret import ClientSecret
+from oauth_exchange.component import OAuthExchange
+from oauth_exchange.exchange_function import ExchangeFunction
+from oauth_exchange.settings import ConfigError, load_settings
+from oauth_exchange.site_settings import SiteSettings
+from oauth_exchange.stack_config import (
+    SECRETS_KEY,
+    SITE_OBJECT_KEYS,
+    StackConfigError,
+    known_keys,
+    read_stack_config,
+)
+from oauth_exchange.static_site import StaticSite
 from tests.infra.stack_mocks import SECRETS_KEY as SECRETS_KEY_FULL
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
     ROOT,
+    TEST_CLIENT_ID,
     TEST_SECRET,
     Deployment,
+    committed_config,
     config_text,
     project_defaults,
+    run_program,
 )
 
 COMPONENTS = {
@@ -35,17 +47,20 @@ PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 DEV_STACK_FILE = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
 
 
-def test_components_are_component_resources_under_the_stack(dev: Deployment) -> None:
+def test_the_program_is_one_oauth_exchange_composing_the_three_components(dev: Deployment) -> None:
+    whole = dev.one("oauth-exchange:index:OAuthExchange")
+    assert issubclass(OAuthExchange, pulumi.ComponentResource)
+    assert whole.parent.endswith("::pulumi:pulumi:Stack::oauth-exchange-dev")
     components = [r for r in dev.resources if r.type in COMPONENTS]
     assert sorted(r.type for r in components) == sorted(COMPONENTS)
     for component in components:
         assert issubclass(COMPONENTS[component.type], pulumi.ComponentResource)
-        assert component.parent.endswith("::pulumi:pulumi:Stack::oauth-exchange-dev")
+        assert component.parent == whole.urn
 
 
 def test_every_cloud_resource_is_parented_to_a_component(dev: Deployment) -> None:
     component_urns = {r.urn for r in dev.resources if r.type in COMPONENTS}
-    orphans = [r.name for r in dev.resources if r.type not in COMPONENTS and r.parent not in component_urns]
+    orphans = [r.name for r in dev.resources if r.type.startswith("aws:") and r.parent not in component_urns]
     assert orphans == []
     by_component = {dev.by_urn(r.parent).type for r in dev.resources if r.type.startswith("aws:")}
     assert by_component == set(COMPONENTS)
@@ -53,15 +68,30 @@ def test_every_cloud_resource_is_parented_to_a_component(dev: Deployment) -> Non
 
 def test_outputs_say_where_everything_is(dev: Deployment) -> None:
     site = f"https://{DISTRIBUTION_DOMAIN}"
+    function_url = f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws/"
     values = {name: value for name, (value, _) in dev.outputs.items()}
     assert values == {
         "siteUrl": f"{site}/",
-        "functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws/",
+        "functionUrl": function_url,
         "callbackUrls": {"github": [f"{site}/callback/github", "http://localhost:8000/callback/github"]},
-        "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:client-secret-secret-AbCdEf",
-        "bucketName": "site-bucket-7f3a9c",
+        "secretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-client-secret-secret-AbCdEf",
+        "bucketName": "oauth-site-bucket-7f3a9c",
         "distributionId": "E2QWRUHAPOMQZL",
+        "distributionDomain": DISTRIBUTION_DOMAIN,
+        "spaConfig": values["spaConfig"],
     }
+    assert values["spaConfig"]["functionUrl"] == function_url.rstrip("/")
+    assert [p["clientId"] for p in values["spaConfig"]["providers"]] == [TEST_CLIENT_ID]
+
+
+def test_spa_config_output_is_the_json_config_js_exports(dev: Deployment) -> None:
+    config_js = next(
+        o.plain_inputs["content"]
+        for o in dev.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        if o.plain_inputs["key"] == "config.js"
+    )
+    exported = re.fullmatch(r"(?s)//[^\n]*\nexport default Object\.freeze\((.*)\);\n", config_js)[1]
+    assert json.loads(exported) == dev.outputs["spaConfig"][0]
 
 
 def test_callback_urls_follow_the_callback_path(deploy: Callable[..., Deployment]) -> None:
@@ -71,7 +101,7 @@ def test_callback_urls_follow_the_callback_path(deploy: Callable[..., Deployment
 
 def test_project_file_declares_every_key_the_program_reads() -> None:
     declared = PROJECT_FILE["config"]
-    assert set(declared) == {*OBJECT_KEYS, *SCALAR_KEYS, SECRETS_KEY}
+    assert set(declared) == set(known_keys())
     assert all(entry.get("description") for entry in declared.values())
     assert declared[SECRETS_KEY]["secret"] is True
     assert PROJECT_FILE["name"] == "oauth-exchange"
@@ -80,14 +110,17 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
-    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY}
+    objects = {"providers", SECRETS_KEY, "cms", *SITE_OBJECT_KEYS}
+    assert {key for key, entry in declared.items() if "default" not in entry} == objects
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(
         project_defaults()
         | {"oauth-exchange:providers": config_text(providers), SECRETS_KEY_FULL: config_text({"github": "s"})},
         [SECRETS_KEY_FULL],
     )
-    assert read_stack_config().settings == load_settings({"providers": providers}, {"github"})
+    read = read_stack_config()
+    assert read.settings == load_settings({"providers": providers}, {"github"})
+    assert read.site == SiteSettings()
 
 
 def test_dev_stack_file_commits_no_secret() -> None:
@@ -126,6 +159,16 @@ BAD_CONFIG: list[tuple[str, dict[str, Any], str]] = [
     ("unknown price class", {"priceClass": "PriceClass_Cheap"}, "priceClass"),
     ("callback path without slash", {"callbackPath": "callback"}, "callbackPath"),
     ("malformed region", {"aws:region": "moon-base"}, "aws:region"),
+    ("misspelt key", {"customDomian": {"domain": "app.example.com"}}, "customDomian"),
+    ("misspelt scalar key", {"extraOrigin": "https://app.example.com"}, "extraOrigin"),
+    (
+        "placeholder client id",
+        {"providers": {"github": {"clientId": "Iv1.replace-with-your-client-id"}}},
+        "providers.github.clientId",
+    ),
+    ("deploySite not a boolean", {"deploySite": "maybe"}, "deploySite"),
+    ("custom domain without zone or certificate", {"customDomain": {"domain": "app.example.com"}}, "customDomain"),
+    ("CSP directive that cannot be widened", {"contentSecurityPolicy": {"frameSrc": ["https://x.example.com"]}}, "contentSecurityPolicy.frameSrc"),
 ]
 
 
@@ -134,8 +177,9 @@ def test_bad_config_stops_the_program_naming_the_key(
     deploy: Callable[..., Deployment], case: str, overrides: dict[str, Any], key: str
 ) -> None:
     prefix = "" if ":" in key else "oauth-exchange:"
-    with pytest.raises(ConfigError, match=re.escape(f"{prefix}{key}:")) as raised:
+    with pytest.raises(StackConfigError, match="^" + re.escape(f"{prefix}{key}: ")) as raised:
         deploy(**overrides)
+    assert isinstance(raised.value, pulumi.RunError) and isinstance(raised.value, ConfigError)
     assert TEST_SECRET not in str(raised.value)
 
 
@@ -143,3 +187,29 @@ def test_client_secrets_in_plaintext_config_are_refused(deploy: Callable[..., De
     with pytest.raises(ConfigError, match=re.escape("oauth-exchange:clientSecrets:")) as raised:
         deploy(secret_keys=())
     assert TEST_SECRET not in str(raised.value)
+
+
+PROD_EXAMPLE = yaml.safe_load((ROOT / "Pulumi.prod.yaml.example").read_text())["config"]
+
+
+def _prod_config(**changes: Any) -> dict[str, str]:
+    values = project_defaults() | {key: config_text(value) for key, value in PROD_EXAMPLE.items()}
+    values[SECRETS_KEY_FULL] = config_text({"github": TEST_SECRET})
+    values.update({key: config_text(value) for key, value in changes.items()})
+    return values
+
+
+def test_the_prod_example_is_refused_until_its_own_client_id_is_set() -> None:
+    with pytest.raises(StackConfigError, match=r"^oauth-exchange:providers\.github\.clientId: is still the placeholder"):
+        run_program(_prod_config())
+
+
+def test_the_prod_example_serves_its_own_domain_only() -> None:
+    providers = {"github": {"clientId": "Ov23liProdApp0123456"}}
+    prod = run_program(_prod_config(**{"oauth-exchange:providers": providers}))
+    cors = prod.one("aws:lambda/functionUrl:FunctionUrl").plain_inputs["cors"]
+    assert cors["allowOrigins"] == ["https://app.example.com"]
+    callbacks, _ = prod.outputs["callbackUrls"]
+    assert callbacks == {"github": ["https://app.example.com/callback/github"]}
+    assert prod.one("aws:cloudfront/distribution:Distribution").plain_inputs["aliases"] == ["app.example.com"]
+    assert "oauth-exchange:extraOrigins" not in PROD_EXAMPLE

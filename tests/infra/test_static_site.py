@@ -8,12 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from infra.settings import function_url_origin_pattern, load_settings, site_security_headers
-from infra.site_files import content_type, site_files
-from infra.static_site import custom_headers_config
-from tests.infra.stack_mocks import DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, ROOT, Deployment
+from oauth_exchange.settings import function_url_origin_pattern, load_settings, site_security_headers
+from oauth_exchange.site_files import content_type, site_files
+from oauth_exchange.static_site import custom_headers_config
+from tests.infra.stack_mocks import (
+    DISTRIBUTION_DOMAIN,
+    DISTRIBUTION_ID,
+    FUNCTION_URL_ID,
+    ROOT,
+    TEST_CLIENT_ID,
+    Deployment,
+)
 
-BUCKET = "site-bucket-7f3a9c"
+BUCKET = "oauth-site-bucket-7f3a9c"
 DISTRIBUTION_ARN = f"arn:aws:cloudfront::123456789012:distribution/{DISTRIBUTION_ID}"
 FUNCTION_ORIGIN = f"https://{FUNCTION_URL_ID}.lambda-url.us-east-1.on.aws"
 
@@ -53,6 +60,22 @@ def test_bucket_is_encrypted_at_rest(dev: Deployment) -> None:
     encryption = dev.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     (rule,) = encryption.plain_inputs["rules"]
     assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("AES256", "aws:kms")
+    if rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "AES256":
+        assert "bucketKeyEnabled" not in rule, "an S3 Bucket Key only changes anything with aws:kms"
+
+
+BUCKET_CONFIGURATION_ORDER = (
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+)
+
+
+def test_bucket_configuration_is_applied_one_change_at_a_time(dev: Deployment) -> None:
+    """S3 refuses concurrent configuration changes to one bucket (409 OperationAborted) on a first deploy."""
+    for earlier, later in zip(BUCKET_CONFIGURATION_ORDER, BUCKET_CONFIGURATION_ORDER[1:]):
+        assert dev.one(earlier).urn in dev.one(later).dependencies, f"{later} does not wait for {earlier}"
 
 
 def test_only_the_distribution_may_read_the_bucket(dev: Deployment) -> None:
@@ -84,7 +107,7 @@ def test_distribution_reads_through_origin_access_control(dev: Deployment) -> No
         "sigv4",
     )
     (origin,) = dev.one("aws:cloudfront/distribution:Distribution").plain_inputs["origins"]
-    assert origin["originAccessControlId"] == "site-oac-id"
+    assert origin["originAccessControlId"] == "oauth-site-oac-id"
     assert origin["domainName"] == f"{BUCKET}.s3.us-east-1.amazonaws.com"
     assert "s3OriginConfig" not in origin and "customOriginConfig" not in origin
 
@@ -107,7 +130,7 @@ def test_distribution_uses_managed_caching_the_headers_policy_and_configured_pri
     distribution = dev.one("aws:cloudfront/distribution:Distribution").plain_inputs
     behavior = distribution["defaultCacheBehavior"]
     assert behavior["cachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"
-    assert behavior["responseHeadersPolicyId"] == "site-headers-id"
+    assert behavior["responseHeadersPolicyId"] == "oauth-site-headers-id"
     assert behavior["allowedMethods"] == ["GET", "HEAD"]
     assert distribution["priceClass"] == "PriceClass_100"
     assert distribution["httpVersion"] == "http2and3"
@@ -165,7 +188,7 @@ def test_config_js_names_the_function_url_and_is_never_cached(dev: Deployment) -
     assert config["contentType"] == "text/javascript; charset=utf-8"
     assert config["cacheControl"] == "no-store"
     assert f'"functionUrl": "{FUNCTION_ORIGIN}"' in config["content"]
-    assert '"clientId": "Iv1.replace-with-your-client-id"' in config["content"]
+    assert f'"clientId": "{TEST_CLIENT_ID}"' in config["content"]
 
 
 def test_index_html_is_revalidated_on_every_load(dev: Deployment) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
+import re
 import signal
 import socket
 from pathlib import Path
@@ -150,3 +153,53 @@ def test_refresh_tokens_makes_the_fake_github_issue_expiring_tokens_the_function
     command.process.send_signal(signal.SIGINT)
     assert command.finish() == 0
     assert token["refresh_token"] not in command.output
+
+
+def _cms_sign_in(client: httpx.Client, function: str, admin: str) -> str:
+    """What the Decap popup does through the CMS routes, the consent page's Authorize button included."""
+    started = client.get(function + "auth", params={"provider": "github", "site_id": "127.0.0.1", "scope": "repo"}, headers={"referer": admin})
+    assert started.status_code == 302, started.text
+    cookie = started.headers["set-cookie"].split(";", 1)[0]
+    consent = client.get(started.headers["location"])
+    fields = dict(re.findall(r'<input type=hidden name="([^"]+)" value="([^"]*)">', consent.text))
+    decided = client.post(started.headers["location"].split("?", 1)[0], data={**fields, "decision": "authorize"})
+    callback = client.get(decided.headers["location"], headers={"cookie": cookie})
+    assert callback.status_code == 200, callback.text
+    message = json.loads(re.search(r'id="handshake" nonce="[^"]+">(.*?)</script>', callback.text).group(1))["message"]
+    assert message.startswith("authorization:github:success:")
+    return json.loads(message.split(":", 3)[3])["token"]
+
+
+def test_cms_mode_serves_decap_and_signs_the_cms_in_through_the_function(cli):
+    command = Cli("--cms", "--cms-port", "0")
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    function, admin = _Urls(command).function, command.value("Decap CMS:")
+    provider = command.value("Fake provider:")
+    with httpx.Client(timeout=20) as client:
+        assert '<script src="/decap-cms/decap-cms.js"></script>' in client.get(admin).text
+        config = client.get(admin + "config.yml").text
+        assert f"base_url: {function.rstrip('/')}\n" in config and "auth_endpoint: auth\n" in config
+        assert client.get(admin.replace("/admin/", "/decap-cms/decap-cms.js")).headers["content-type"].startswith("text/javascript")
+        token = _cms_sign_in(client, function, admin)
+        repository = client.get(provider + "repos/octocat/website", headers={"authorization": f"token {token}"})
+    assert repository.json()["permissions"]["push"] is True
+    command.wait_for("function GET /callback/github 200")
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+    assert token not in command.output
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (("--cms-repo", "a/b"), {}, "--cms-repo is owner/name, and goes with --cms."),
+        (("--cms", "--cms-repo", "nope"), {}, "--cms-repo is owner/name"),
+        (("--cms",), {"GITHUB_CLIENT_ID": "Iv1.x", "GITHUB_CLIENT_SECRET": "s"}, "--cms needs --cms-repo"),
+    ],
+)
+def test_cms_options_that_cannot_work_are_refused(cli, args, env, message):
+    command = Cli(*args, env=env)
+    cli.append(command)
+    assert command.finish() == 2
+    assert message in command.output

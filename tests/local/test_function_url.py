@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.settings import load_settings
+from oauth_exchange.settings import load_settings
 from local.function_url import (
     MAX_REQUEST_BYTES,
     Cors,

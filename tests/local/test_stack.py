@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from infra.presets import PRESETS
-from infra.settings import client_secrets_json, config_js, connect_policy, render_index_html, site_security_headers
+from oauth_exchange.presets import PRESETS
+from oauth_exchange.settings import client_secrets_json, config_js, connect_policy, render_index_html, site_security_headers
 from local.signin import Spa
 from local.stack import REPO, LocalStack
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from infra.presets import PRESETS
-from infra.settings import function_config_json, load_settings
+from oauth_exchange.presets import PRESETS
+from oauth_exchange.settings import function_config_json, load_settings
 from oauth_config import parse_config
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oauth-exchange-AbCdEf"

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from infra.settings import (
+from oauth_exchange.settings import (
     ConfigError,
     allowed_origins,
     client_secrets_json,

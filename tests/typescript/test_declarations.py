@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from exchange_errors import STATUS_BY_ERROR
-from infra.settings import load_settings, spa_config
+from oauth_exchange.settings import load_settings, spa_config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

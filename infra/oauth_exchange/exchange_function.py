@@ -7,15 +7,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.packaging import PYTHON_VERSION, Archive
-from infra.settings import (
+from oauth_exchange.packaging import PYTHON_VERSION, Archive
+from oauth_exchange.settings import (
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     Settings,
     function_config_json,
     function_url_cors,
 )
-from infra.stack_config import Target
+from oauth_exchange.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"
 
@@ -72,8 +72,9 @@ class ExchangeFunctionArgs:
     settings: Settings
     target: Target
     archive: Archive
-    site_origin: pulumi.Input[str]
-    """The SPA's own origin (``https://<distribution domain>``): CORS and redirect URIs derive from it."""
+    site_origin: pulumi.Input[str] | None
+    """The SPA's own origin (``https://<distribution or custom domain>``): CORS and redirect URIs derive from it.
+    None when the stack deploys no site: then ``settings.extra_origins`` are the only origins."""
     secret_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
 

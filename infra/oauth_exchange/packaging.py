@@ -4,7 +4,9 @@ Plain Python with no Pulumi import, so tests and the benchmark can build the
 same archive the stack deploys. The zip is a pure function of its inputs
 (fixed timestamps, modes and order, no caches), and it is cached by a hash of
 those inputs: an unchanged ``function/`` gives the same file, byte for byte,
-without running pip again, so ``pulumi up`` sees no code change.
+without running pip again, so ``pulumi up`` sees no code change. The installed
+dependencies are cached too, by a hash of ``requirements.txt`` alone, so a
+change to the function's own code builds without reaching PyPI.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -92,13 +95,23 @@ def source_files(function_dir: Path) -> list[tuple[str, Path]]:
     return _files(function_dir, _is_source) if function_dir.is_dir() else []
 
 
-def cache_key(function_dir: Path) -> str:
-    """A hash of everything the archive is made from."""
-    digest = hashlib.sha256()
-    digest.update(f"format={FORMAT_VERSION}\npython={PYTHON_VERSION}\nplatforms={','.join(PLATFORMS)}\n".encode())
+def _dependency_inputs(function_dir: Path) -> bytes:
+    """The runtime the wheels are for and ``requirements.txt``: all that pip's result depends on."""
+    inputs = f"format={FORMAT_VERSION}\npython={PYTHON_VERSION}\nplatforms={','.join(PLATFORMS)}\n".encode()
     requirements = function_dir / "requirements.txt"
     if requirements.is_file():
-        digest.update(b"requirements\0" + requirements.read_bytes() + b"\0")
+        inputs += b"requirements\0" + requirements.read_bytes() + b"\0"
+    return inputs
+
+
+def dependencies_key(function_dir: Path) -> str:
+    """A hash of what the installed dependencies are made from."""
+    return hashlib.sha256(_dependency_inputs(function_dir)).hexdigest()
+
+
+def cache_key(function_dir: Path) -> str:
+    """A hash of everything the archive is made from."""
+    digest = hashlib.sha256(_dependency_inputs(function_dir))
     for name, path in source_files(function_dir):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -107,6 +120,17 @@ def cache_key(function_dir: Path) -> str:
 def sha256_base64(path: Path) -> str:
     """What Lambda reports as ``CodeSha256`` and Pulumi compares as ``source_code_hash``."""
     return base64.b64encode(hashlib.sha256(path.read_bytes()).digest()).decode()
+
+
+_UNREACHABLE = re.compile(
+    r"NewConnectionError|ConnectTimeoutError|ReadTimeoutError|ProxyError|SSLError|Network is unreachable"
+    r"|Temporary failure in name resolution|Name or service not known|nodename nor servname|Connection refused"
+)
+"""What pip says when it cannot reach the package index (as opposed to a requirement it cannot satisfy)."""
+
+
+class IndexUnreachable(PackagingError):
+    """pip could not reach the package index."""
 
 
 def _pip_install(requirements: Path, target: Path) -> None:
@@ -126,6 +150,9 @@ def _pip_install(requirements: Path, target: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         details = (result.stderr or result.stdout).strip()[-4000:]
+        if _UNREACHABLE.search(details):
+            last = details.splitlines()[-1] if details else ""
+            raise IndexUnreachable(f"pip could not reach the package index to install {requirements} ({last})")
         raise PackagingError(
             f"pip could not install {requirements} for Lambda (Python {PYTHON_VERSION}, arm64, binary wheels only); "
             f"check the network and that every requirement has such a wheel.\n{details}"
@@ -158,8 +185,23 @@ def build_archive(function_dir: Path, build_dir: Path) -> Archive:
         requirements = function_dir / "requirements.txt"
         dependencies: list[tuple[str, Path]] = []
         if requirements.is_file():
-            _pip_install(requirements, scratch_dir / "dependencies")
-            dependencies = _files(scratch_dir / "dependencies", _is_dependency)
+            installed = build_dir / f"dependencies-{dependencies_key(function_dir)[:32]}"
+            if not installed.is_dir():
+                try:
+                    _pip_install(requirements, scratch_dir / "dependencies")
+                except IndexUnreachable as error:
+                    raise IndexUnreachable(
+                        f"{error}. No earlier build of these inputs is cached in {build_dir} "
+                        f"(neither {destination.name} nor {installed.name}/). Connect to PyPI, or point pip at a "
+                        "mirror you can reach (PIP_INDEX_URL), and run again; or copy that file or folder from "
+                        "the .build/ of a machine that built the same function/."
+                    ) from None
+                try:
+                    os.replace(scratch_dir / "dependencies", installed)
+                except OSError:
+                    if not installed.is_dir():  # another build put the same dependencies there first
+                        raise
+            dependencies = _files(installed, _is_dependency)
         clashes = sorted({name for name, _ in sources} & {name for name, _ in dependencies})
         if clashes:
             raise PackagingError(f"function/ files clash with installed packages: {', '.join(clashes)}")

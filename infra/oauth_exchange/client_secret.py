@@ -10,8 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import Settings, client_secrets_json
-from infra.stack_config import Target
+from oauth_exchange.settings import Settings, client_secrets_json
+from oauth_exchange.stack_config import Target
 
 KEY_ADMIN_ACTIONS = [
     "kms:Create*",
@@ -72,6 +72,8 @@ class ClientSecretArgs:
     target: Target
     client_secrets: pulumi.Input[Mapping[str, Any]]
     """Provider name to client secret, a secret Output straight from stack config."""
+    cms_signing_keys: pulumi.Input[str] | None = None
+    """CMS popup mode's cookie signing keys (a secret Output), stored in the same document."""
 
 
 class ClientSecret(pulumi.ComponentResource):
@@ -112,7 +114,9 @@ class ClientSecret(pulumi.ComponentResource):
             f"{name}-value",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(
-                pulumi.Output.from_input(args.client_secrets).apply(lambda values: client_secrets_json(settings, values))
+                pulumi.Output.all(args.client_secrets, args.cms_signing_keys).apply(
+                    lambda values: client_secrets_json(settings, values[0], values[1])
+                )
             ),
             opts=child,
         )

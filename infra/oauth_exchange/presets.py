@@ -23,6 +23,12 @@ class Preset:
     scopes: tuple[str, ...]
     pkce: bool
     image_origins: tuple[str, ...]
+    api_base_url: str | None
+    """Where the provider's REST API lives (GitHub's is what the access policy asks about orgs and teams)."""
+    access_check: str
+    """How the access policy learns who signed in: ``github`` (GitHub's REST API) or ``oidc`` (OpenID Connect UserInfo)."""
+    oidc_userinfo_url: str | None
+    """The OpenID Connect UserInfo endpoint (``email``, ``email_verified``), when the provider has one."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -37,6 +43,9 @@ PRESETS: dict[str, Preset] = {
         scopes=("read:user",),
         pkce=True,
         image_origins=("https://avatars.githubusercontent.com",),
+        api_base_url="https://api.github.com",
+        access_check="github",
+        oidc_userinfo_url=None,
     ),
     "gitlab": Preset(
         label="GitLab",
@@ -49,6 +58,9 @@ PRESETS: dict[str, Preset] = {
         scopes=("read_user",),
         pkce=True,
         image_origins=("https://gitlab.com", "https://secure.gravatar.com"),
+        api_base_url="https://gitlab.com/api/v4",
+        access_check="oidc",
+        oidc_userinfo_url="https://gitlab.com/oauth/userinfo",
     ),
     "google": Preset(
         label="Google",
@@ -61,5 +73,8 @@ PRESETS: dict[str, Preset] = {
         scopes=("openid", "email", "profile"),
         pkce=True,
         image_origins=("https://lh3.googleusercontent.com",),
+        api_base_url="https://openidconnect.googleapis.com",
+        access_check="oidc",
+        oidc_userinfo_url="https://openidconnect.googleapis.com/v1/userinfo",
     ),
 }

@@ -8,21 +8,23 @@ domain; the SPA's files are published afterwards with ``publish``, because
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import (
-    Settings,
-    config_js,
-    function_url_origin_pattern,
+from oauth_exchange.custom_domain import CustomDomain, CustomDomainArgs
+from oauth_exchange.settings import Settings, config_js, function_url_origin_pattern
+from oauth_exchange.site_files import cache_control, content_type, site_files
+from oauth_exchange.site_settings import (
+    MINIMUM_TLS_VERSION,
+    SiteSettings,
     render_index_html,
+    site_origin,
     site_security_headers,
 )
-from infra.site_files import cache_control, content_type, site_files
-from infra.stack_config import Target
+from oauth_exchange.stack_config import Target
 
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 """AWS's managed CachingOptimized cache policy."""
@@ -35,7 +37,7 @@ SECURITY_HEADERS = frozenset(
 
 
 def security_headers_config(headers: dict[str, str]) -> aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs:
-    """CloudFront's typed security headers, carrying exactly the values ``infra.settings`` computed."""
+    """CloudFront's typed security headers, carrying exactly the values ``oauth_exchange.settings`` computed."""
     hsts = [directive.strip() for directive in headers["Strict-Transport-Security"].split(";")]
     max_age = next(int(d.removeprefix("max-age=")) for d in hsts if d.startswith("max-age="))
     if headers["X-Content-Type-Options"] != "nosniff":
@@ -107,7 +109,8 @@ def bucket_policy(bucket_arn: str, distribution_arn: str) -> str:
 class StaticSiteArgs:
     settings: Settings
     target: Target
-    site_dir: Path
+    site: SiteSettings = field(default_factory=SiteSettings)
+    """Which SPA folder is published (``site.site_dir``), on which domain, with which CSP additions."""
 
 
 class StaticSite(pulumi.ComponentResource):
@@ -115,15 +118,18 @@ class StaticSite(pulumi.ComponentResource):
 
     bucket_name: pulumi.Output[str]
     distribution_id: pulumi.Output[str]
+    distribution_domain: pulumi.Output[str]
+    """``<id>.cloudfront.net``: where a custom domain's DNS record points when this stack does not manage it."""
     origin: pulumi.Output[str]
-    """``https://<distribution domain>``: the SPA's origin, as browsers send it."""
+    """The SPA's origin, as browsers send it: ``https://<custom domain>``, else ``https://<distribution domain>``."""
 
     def __init__(self, name: str, args: StaticSiteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:StaticSite", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self._name = name
         self._settings = args.settings
-        self._files = site_files(args.site_dir)
+        self._site = site = args.site
+        self._files = site_files(site.site_dir)
 
         bucket = aws.s3.Bucket(f"{name}-bucket", opts=child)
         public_access_block = aws.s3.BucketPublicAccessBlock(
@@ -135,13 +141,15 @@ class StaticSite(pulumi.ComponentResource):
             restrict_public_buckets=True,
             opts=child,
         )
-        aws.s3.BucketOwnershipControls(
+        # S3 answers 409 OperationAborted to concurrent configuration changes of one bucket,
+        # so each of these waits for the one before it (and the policy for the last).
+        ownership = aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
             bucket=bucket.id,
             rules=[
@@ -149,10 +157,9 @@ class StaticSite(pulumi.ComponentResource):
                     apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
                         sse_algorithm="AES256"
                     ),
-                    bucket_key_enabled=True,
                 )
             ],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ownership]),
         )
         origin_access_control = aws.cloudfront.OriginAccessControl(
             f"{name}-oac",
@@ -163,7 +170,7 @@ class StaticSite(pulumi.ComponentResource):
             opts=child,
         )
         headers = args.target.region.apply(
-            lambda region: site_security_headers(args.settings, function_url_origin_pattern(region))
+            lambda region: site_security_headers(args.settings, site, function_url_origin_pattern(region))
         )
         headers_policy = aws.cloudfront.ResponseHeadersPolicy(
             f"{name}-headers",
@@ -178,6 +185,15 @@ class StaticSite(pulumi.ComponentResource):
             )
             for status in (403, 404)
         ]
+        domain = None
+        viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True)
+        if site.custom_domain is not None:
+            domain = CustomDomain(f"{name}-domain", CustomDomainArgs(domain=site.custom_domain), opts=child)
+            viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=domain.certificate_arn,
+                ssl_support_method="sni-only",
+                minimum_protocol_version=MINIMUM_TLS_VERSION,
+            )
         distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{pulumi.get_project()}/{pulumi.get_stack()} static site",
@@ -186,6 +202,7 @@ class StaticSite(pulumi.ComponentResource):
             http_version="http2and3",
             price_class=args.settings.price_class,
             default_root_object="index.html",
+            aliases=[site.custom_domain.domain] if site.custom_domain else None,
             origins=[
                 aws.cloudfront.DistributionOriginArgs(
                     origin_id=ORIGIN_ID,
@@ -206,34 +223,42 @@ class StaticSite(pulumi.ComponentResource):
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none")
             ),
-            viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(cloudfront_default_certificate=True),
+            viewer_certificate=viewer_certificate,
             opts=child,
         )
+        if domain is not None:
+            domain.route_to(distribution)
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=bucket.id,
             policy=pulumi.Output.all(bucket.arn, distribution.arn).apply(lambda arns: bucket_policy(*arns)),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[encryption]),
         )
 
         self._bucket = bucket
         self.bucket_name = bucket.bucket
         self.distribution_id = distribution.id
-        self.origin = distribution.domain_name.apply(lambda domain: f"https://{domain}")
+        self.distribution_domain = distribution.domain_name
+        self.origin = distribution.domain_name.apply(lambda domain_name: site_origin(site, domain_name))
         self.register_outputs(
-            {"bucket_name": self.bucket_name, "distribution_id": self.distribution_id, "origin": self.origin}
+            {
+                "bucket_name": self.bucket_name,
+                "distribution_id": self.distribution_id,
+                "distribution_domain": self.distribution_domain,
+                "origin": self.origin,
+            }
         )
 
     def publish(self, function_url: pulumi.Input[str]) -> None:
-        """Upload every file under ``site/``, ``index.html`` pinned to the function URL, and a generated ``config.js``."""
-        settings = self._settings
+        """Upload every file of the SPA, ``index.html`` pinned to the function URL, and a generated ``config.js``."""
+        settings, site = self._settings, self._site
         url = pulumi.Output.from_input(function_url)
         function_origin = url.apply(lambda value: value.rstrip("/"))
         for key, path in self._files:
             if key == "index.html":
                 html = path.read_text(encoding="utf-8")
                 body: dict[str, pulumi.Input[str] | pulumi.Asset] = {
-                    "content": function_origin.apply(lambda origin: render_index_html(html, settings, origin))
+                    "content": function_origin.apply(lambda origin: render_index_html(html, settings, site, origin))
                 }
             else:
                 body = {"source": pulumi.FileAsset(str(path))}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.presets import PRESETS, Preset
+from oauth_exchange.presets import PRESETS, Preset
 
 NAMESPACE = "oauth-exchange"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -38,6 +38,9 @@ _PROVIDER_KEYS = frozenset(
         "userInfoUrl",
         "pkce",
         "imageOrigins",
+        "allow",
+        "apiBaseUrl",
+        "oidcUserInfoUrl",
     }
 )
 
@@ -46,8 +49,30 @@ class ConfigError(ValueError):
     """Stack configuration that cannot be deployed; the message names the key."""
 
     def __init__(self, key: str, problem: str) -> None:
-        super().__init__(f"{NAMESPACE}:{key}: {problem}")
+        full_key = key if ":" in key else f"{NAMESPACE}:{key}"  # e.g. aws:region is not ours
+        super().__init__(f"{full_key}: {problem}")
         self.key = key
+
+
+@dataclass(frozen=True)
+class AllowList:
+    """Who may sign in with a provider (``providers.<name>.allow``); empty means anyone.
+
+    Anyone matching one entry of any list is allowed. Names and addresses are
+    kept lower-cased: GitHub logins, org names and team slugs, and email
+    addresses as providers compare them, are case-insensitive.
+    """
+
+    users: tuple[str, ...] = ()
+    orgs: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    """``org/team-slug``."""
+    emails: tuple[str, ...] = ()
+    email_domains: tuple[str, ...] = ()
+
+    @property
+    def restricts(self) -> bool:
+        return any((self.users, self.orgs, self.teams, self.emails, self.email_domains))
 
 
 @dataclass(frozen=True)
@@ -57,6 +82,8 @@ class Provider(Preset):
     name: str
     client_id: str
     refresh: bool
+    allow: AllowList = AllowList()
+    """The sign-in access policy; ``scopes`` already include what checking it needs."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +100,8 @@ class Settings:
     reserved_concurrency: int | None = None
     log_retention_days: int = 30
     price_class: str = "PriceClass_100"
+    cms: CmsSettings | None = None
+    """CMS popup mode (``oauth-exchange:cms``); None when off."""
 
     @property
     def lambda_timeout_seconds(self) -> int:
@@ -84,6 +113,38 @@ class Settings:
             if provider.name == name:
                 return provider
         raise KeyError(name)
+
+
+CMS_AUTH_ENDPOINT = "auth"
+"""The CMSs' ``auth_endpoint``: the function serves ``GET /auth``."""
+CMS_CALLBACK_PREFIX = "/callback"
+"""The function's CMS callbacks: ``<function origin>/callback/<provider>``."""
+CMS_SIGNING_KEYS_ENTRY = "_cms_signing_keys"
+"""The secrets document's entry for the CMS cookie signing keys (current first); never a provider name."""
+CMS_DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"github": ("repo", "user"), "gitlab": ("api",)}
+"""What Decap, Sveltia and Static CMS ask for: GitHub ``repo`` (Sveltia adds ``user``), GitLab ``api``."""
+_CMS_SCOPE = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+")
+_CMS_KEYS = frozenset({"origins", "providers", "includeSiteOrigin", "signingKeyVersion"})
+
+
+@dataclass(frozen=True)
+class CmsProvider:
+    """A provider CMSs may sign in with, and the scopes they may ask for."""
+
+    name: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CmsSettings:
+    """CMS popup mode: which CMS admin pages may sign in, with which providers."""
+
+    origins: tuple[str, ...]
+    providers: tuple[CmsProvider, ...]
+    include_site_origin: bool = False
+    """Also serve a CMS admin page published on the stack's own site."""
+    signing_key_version: int = 1
+    """Bump to rotate the cookie signing key; the previous version stays accepted until the next bump."""
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -195,6 +256,17 @@ def _provider(name: str, entry: Any) -> Provider:
     label = pick("label", preset.label if preset else name)
     if not isinstance(label, str) or not label.strip() or len(label) > 64:
         raise ConfigError(f"{key}.label", "must be a short display name")
+    access_check = preset.access_check if preset else ("github" if revoke_style == "github" else "oidc")
+    api_base = pick("apiBaseUrl", preset.api_base_url if preset else None)
+    api_base_url = None if api_base is None else check_url(f"{key}.apiBaseUrl", api_base).rstrip("/")
+    oidc_userinfo = pick("oidcUserInfoUrl", preset.oidc_userinfo_url if preset else userinfo_url)
+    oidc_userinfo_url = None if oidc_userinfo is None else check_url(f"{key}.oidcUserInfoUrl", oidc_userinfo)
+    allow = _allow(f"{key}.allow", entry.get("allow"), access_check, label)
+    if allow.restricts and access_check == "github" and api_base_url is None:
+        raise ConfigError(f"{key}.apiBaseUrl", "is needed to check allow: the GitHub API base, e.g. https://api.github.com")
+    if allow.restricts and access_check == "oidc" and oidc_userinfo_url is None:
+        raise ConfigError(f"{key}.oidcUserInfoUrl", "is needed to check allow: the OpenID Connect UserInfo endpoint")
+    scopes = _scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ())
     return Provider(
         name=name,
         label=label,
@@ -205,10 +277,177 @@ def _provider(name: str, entry: Any) -> Provider:
         revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url),
         revoke_style=revoke_style,
         userinfo_url=None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url),
-        scopes=_scopes(f"{key}.scopes", entry.get("scopes"), preset.scopes if preset else ()),
+        scopes=scopes + tuple(s for s in access_policy_scopes(allow, access_check) if not _scope_granted(s, scopes)),
         refresh=_bool(f"{key}.refresh", entry.get("refresh"), False),
         pkce=_bool(f"{key}.pkce", entry.get("pkce"), preset.pkce if preset else True),
         image_origins=tuple(check_origin(f"{key}.imageOrigins", o) for o in image_origins),
+        api_base_url=api_base_url,
+        access_check=access_check,
+        oidc_userinfo_url=oidc_userinfo_url,
+        allow=allow,
+    )
+
+
+# -- Sign-in access policy ----------------------------------------------------
+
+_GITHUB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}")
+"""A GitHub login or organisation name (up to 39 characters)."""
+_TEAM_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}")
+_EMAIL_LOCAL = re.compile(r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}")
+_ALLOW_KEYS = {"github": ("users", "orgs", "teams", "emails", "emailDomains"), "oidc": ("emails", "emailDomains")}
+_IMPLIED_SCOPES = {"read:org": ("read:org", "write:org", "admin:org"), "user:email": ("user:email", "user")}
+
+
+def _scope_granted(scope: str, scopes: tuple[str, ...]) -> bool:
+    return any(s in scopes for s in _IMPLIED_SCOPES.get(scope, (scope,)))
+
+
+def access_policy_scopes(allow: AllowList, access_check: str) -> tuple[str, ...]:
+    """The scopes the function needs to check ``allow``: the settings add them to the authorize request."""
+    if access_check == "github":
+        needed = []
+        if allow.orgs or allow.teams:
+            needed.append("read:org")
+        if allow.emails or allow.email_domains:
+            needed.append("user:email")
+        return tuple(needed)
+    return ("openid", "email") if allow.emails or allow.email_domains else ()
+
+
+def _allow(key: str, value: Any, access_check: str, label: str) -> AllowList:
+    if value is None:
+        return AllowList()
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, "must be an object like {orgs: [my-org]}")
+    known = _ALLOW_KEYS[access_check]
+    for name in value:
+        if name in known:
+            continue
+        if name in _ALLOW_KEYS["github"]:
+            raise ConfigError(f"{key}.{name}", f"is checked with GitHub's API only; {label} can be restricted by {' or '.join(known)}")
+        raise ConfigError(f"{key}.{name}", f"unknown setting; known: {', '.join(known)}")
+    return AllowList(
+        users=_allow_list(f"{key}.users", value.get("users"), _github_name, "GitHub logins like octocat"),
+        orgs=_allow_list(f"{key}.orgs", value.get("orgs"), _github_name, "GitHub organisation names like my-org"),
+        teams=_allow_list(f"{key}.teams", value.get("teams"), _team, "teams like my-org/my-team (org/team-slug)"),
+        emails=_allow_list(f"{key}.emails", value.get("emails"), _email, "email addresses like ada@example.com"),
+        email_domains=_allow_list(
+            f"{key}.emailDomains", value.get("emailDomains"), _domain, "email domains like example.com (no @)"
+        ),
+    )
+
+
+def _allow_list(key: str, value: Any, normalise: Any, what: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(key, f"must be a list of {what}, e.g. set with pulumi config set --path '{key}[0]' <value>")
+    items = []
+    for index, item in enumerate(value):
+        if isinstance(item, int) and not isinstance(item, bool):
+            item = str(item)  # a numeric org name, parsed as a number by YAML
+        normalised = normalise(item.strip()) if isinstance(item, str) else None
+        if normalised is None:
+            raise ConfigError(f"{key}[{index}]", f"{item!r} is not one of {what}")
+        items.append(normalised)
+    return tuple(dict.fromkeys(items))
+
+
+def _github_name(value: str) -> str | None:
+    return value.lower() if _GITHUB_NAME.fullmatch(value) else None
+
+
+def _team(value: str) -> str | None:
+    org, slash, slug = value.partition("/")
+    if not slash or not _GITHUB_NAME.fullmatch(org) or not _TEAM_SLUG.fullmatch(slug):
+        return None
+    return f"{org}/{slug}".lower()
+
+
+def _domain(value: str) -> str | None:
+    domain = value.lower()
+    return domain if _DOMAIN.fullmatch(domain) else None
+
+
+def _email(value: str) -> str | None:
+    local, at, domain = value.lower().rpartition("@")
+    if not at or len(value) > 254 or not _EMAIL_LOCAL.fullmatch(local) or _domain(domain) is None:
+        return None
+    return f"{local}@{domain}"
+
+
+def access_policy_config(provider: Provider) -> dict[str, Any] | None:
+    """The provider's ``allow`` as the function checks it (``OAUTH_CONFIG.providers.<name>.allow``); None: anyone."""
+    allow = provider.allow
+    if not allow.restricts:
+        return None
+    config: dict[str, Any] = {"check": provider.access_check}
+    if provider.access_check == "github":
+        config["api_url"] = provider.api_base_url
+    else:
+        config["userinfo_url"] = provider.oidc_userinfo_url
+    lists = {
+        "users": allow.users,
+        "orgs": allow.orgs,
+        "teams": allow.teams,
+        "emails": allow.emails,
+        "email_domains": allow.email_domains,
+    }
+    config.update({name: list(items) for name, items in lists.items() if items})
+    return config
+
+
+def _cms_settings(value: Any, providers: tuple[Provider, ...]) -> CmsSettings | None:
+    """``oauth-exchange:cms``, e.g. ``{origins: [https://www.example.com], providers: {github: {scopes: [repo, user]}}}``."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, Mapping):
+        raise ConfigError("cms", "must be an object like {origins: [https://www.example.com]}")
+    unknown = sorted(set(value) - _CMS_KEYS)
+    if unknown:
+        raise ConfigError(f"cms.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_CMS_KEYS))}")
+    include_site = _bool("cms.includeSiteOrigin", value.get("includeSiteOrigin"), False)
+    raw_origins = value.get("origins") or []
+    if isinstance(raw_origins, str) or not isinstance(raw_origins, list | tuple):
+        raise ConfigError("cms.origins", "must be a list of the CMS admin pages' origins, like [https://www.example.com]")
+    origins = tuple(dict.fromkeys(check_origin(f"cms.origins[{i}]", o) for i, o in enumerate(raw_origins)))
+    if not origins and not include_site:
+        raise ConfigError("cms.origins", "name the origin of each CMS admin page (or set includeSiteOrigin: true)")
+    configured = {p.name for p in providers}
+    raw = value.get("providers")
+    if raw is None:
+        raw = {p.name: {} for p in providers if p.name in CMS_DEFAULT_SCOPES}
+        if not raw:
+            raise ConfigError("cms.providers", "no configured provider has CMS defaults; list them with their scopes")
+    elif isinstance(raw, list | tuple):
+        if not all(isinstance(name, str) for name in raw):
+            raise ConfigError("cms.providers", "must list provider names, or map them to {scopes: [...]}")
+        raw = {name: {} for name in raw}
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError("cms.providers", "must list provider names, or map them to {scopes: [...]}")
+    cms_providers = []
+    for name, entry in raw.items():
+        key = f"cms.providers.{name}"
+        if name not in configured:
+            raise ConfigError(key, f"there is no provider named {name!r} in providers")
+        entry = {} if entry is None else entry
+        if not isinstance(entry, Mapping) or set(entry) - {"scopes"}:
+            raise ConfigError(key, "must be {scopes: [...]} (or nothing, for the defaults)")
+        scopes = entry.get("scopes")
+        if scopes is None:
+            scopes = CMS_DEFAULT_SCOPES.get(name)
+            if scopes is None:
+                raise ConfigError(f"{key}.scopes", "is required: the scopes the CMS may ask this provider for")
+        items = scopes.replace(",", " ").split() if isinstance(scopes, str) else scopes
+        if not isinstance(items, list | tuple) or not items or not all(isinstance(s, str) and _CMS_SCOPE.fullmatch(s) for s in items):
+            raise ConfigError(f"{key}.scopes", "must be a non-empty list of scope names (no spaces, commas or quotes)")
+        cms_providers.append(CmsProvider(name=name, scopes=tuple(dict.fromkeys(items))))
+    return CmsSettings(
+        origins=origins,
+        providers=tuple(cms_providers),
+        include_site_origin=include_site,
+        signing_key_version=_number("cms.signingKeyVersion", value.get("signingKeyVersion"), 1, 1, 1_000_000),
     )
 
 
@@ -262,12 +501,14 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         reserved_concurrency=None if reserved is None else _number("reservedConcurrency", reserved, 0, 1, 1000),
         log_retention_days=retention,
         price_class=price_class,
+        cms=_cms_settings(values.get("cms"), providers),
     )
 
 
-def allowed_origins(settings: Settings, site_origin: str) -> list[str]:
-    """The SPA origins the function serves: the site itself, then the extra ones."""
-    return list(dict.fromkeys([check_origin("site origin", site_origin), *settings.extra_origins]))
+def allowed_origins(settings: Settings, site_origin: str | None) -> list[str]:
+    """The SPA origins the function serves: the site itself (None when the stack deploys no site), then the extra ones."""
+    site = [] if site_origin is None else [check_origin("site origin", site_origin)]
+    return list(dict.fromkeys([*site, *settings.extra_origins]))
 
 
 @dataclass(frozen=True)
@@ -302,18 +543,26 @@ def callback_urls(settings: Settings, site_origin: str) -> dict[str, list[str]]:
     return {p.name: redirect_uris(settings, site_origin, p) for p in settings.providers}
 
 
-def client_secrets_json(settings: Settings, secrets: Mapping[str, Any]) -> str:
-    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``."""
+def client_secrets_json(settings: Settings, secrets: Mapping[str, Any], cms_signing_keys: str | None = None) -> str:
+    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``, plus the CMS signing keys."""
     for provider in settings.providers:
         value = secrets.get(provider.name)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(f"clientSecrets.{provider.name}", "must be a non-empty string")
-    return json.dumps({p.name: secrets[p.name] for p in settings.providers}, sort_keys=True)
+    document = {p.name: secrets[p.name] for p in settings.providers}
+    if cms_signing_keys is not None:
+        document[CMS_SIGNING_KEYS_ENTRY] = cms_signing_keys
+    return json.dumps(document, sort_keys=True)
 
 
-def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
-    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md)."""
+def function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
+    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md).
+
+    ``function_origin``: the function's own origin when known in advance (the
+    local stack); on AWS the function takes it from the request's domain.
+    """
     return {
+        **cms_function_config(settings, site_origin, function_origin),
         "providers": {
             p.name: {
                 "client_id": p.client_id,
@@ -324,6 +573,7 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
                 "refresh": p.refresh,
                 "pkce": p.pkce,
                 "redirect_uris": redirect_uris(settings, site_origin, p),
+                **_allow_entry(p),
             }
             for p in settings.providers
         },
@@ -333,13 +583,67 @@ def function_config(settings: Settings, site_origin: str) -> dict[str, Any]:
     }
 
 
+def _allow_entry(provider: Provider) -> dict[str, Any]:
+    policy = access_policy_config(provider)
+    return {} if policy is None else {"allow": policy}
+
+
 FUNCTION_LOG_FORMAT = "JSON"
 FUNCTION_LOG_LEVEL = "INFO"
 """How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
 
 
-def function_config_json(settings: Settings, site_origin: str) -> str:
-    return json.dumps(function_config(settings, site_origin), sort_keys=True, separators=(",", ":"))
+def function_config_json(settings: Settings, site_origin: str, function_origin: str | None = None) -> str:
+    return json.dumps(function_config(settings, site_origin, function_origin), sort_keys=True, separators=(",", ":"))
+
+
+def cms_origins(settings: Settings, site_origin: str) -> list[str]:
+    """The CMS admin pages' origins: the only places a CMS sign-in is ever handed to."""
+    cms = settings.cms
+    if cms is None:
+        return []
+    site = [check_origin("site origin", site_origin)] if cms.include_site_origin else []
+    return list(dict.fromkeys([*cms.origins, *site]))
+
+
+def cms_function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
+    """``OAUTH_CONFIG.cms``, only when CMS mode is on: without it the function has no CMS routes."""
+    cms = settings.cms
+    if cms is None:
+        return {}
+    return {
+        "cms": {
+            "origins": cms_origins(settings, site_origin),
+            "providers": {
+                p.name: {
+                    "authorize_url": settings.provider(p.name).authorize_url,
+                    "scopes": list(p.scopes),
+                    "required_scopes": _policy_scopes(settings.provider(p.name), p.scopes),
+                }
+                for p in cms.providers
+            },
+            "callback_origin": None if function_origin is None else check_origin("function origin", function_origin),
+        }
+    }
+
+
+def _policy_scopes(provider: Provider, granted: tuple[str, ...]) -> list[str]:
+    """The scopes the provider's access policy needs that the CMS scopes do not already grant."""
+    needed = access_policy_scopes(provider.allow, provider.access_check)
+    return [s for s in needed if not _scope_granted(s, granted)]
+
+
+def cms_base_url(function_url: str) -> str:
+    """The CMSs' ``base_url``: the function URL's origin, exactly (Decap compares it to message origins)."""
+    return _origin_of(check_url("function URL", function_url))
+
+
+def cms_callback_urls(settings: Settings, function_url: str) -> dict[str, str]:
+    """Per CMS provider, the callback URL to register at it (a stack output)."""
+    if settings.cms is None:
+        return {}
+    base = cms_base_url(function_url)
+    return {p.name: f"{base}{CMS_CALLBACK_PREFIX}/{p.name}" for p in settings.cms.providers}
 
 
 def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:

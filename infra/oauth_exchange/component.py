@@ -1,0 +1,158 @@
+"""OAuthExchange: the whole product as one component, for this repository's program and for anyone else's.
+
+    browser ──HTTPS──▶ StaticSite (CloudFront ▶ private S3: SPA + config.js)   [unless deploy is false]
+       │
+       └──POST /token──▶ ExchangeFunction (function URL, CORS = the SPA's origins)
+                            └──reads──▶ ClientSecret (Secrets Manager, KMS)
+
+The site's distribution comes first (the function's CORS names its domain);
+the SPA's files are published last (``config.js`` names the function URL).
+Without a site of its own, the function serves the origins it is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from oauth_exchange.assets import function_dir
+from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
+from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
+from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
+from oauth_exchange.packaging import Archive, PackagingError, build_archive
+from oauth_exchange.settings import (
+    ConfigError,
+    Settings,
+    allowed_origins,
+    callback_urls,
+    cms_base_url,
+    cms_callback_urls,
+    config_js,
+    spa_config,
+)
+from oauth_exchange.site_settings import SiteSettings, connect_sources
+from oauth_exchange.stack_config import StackConfigError, Target, deployment_target
+from oauth_exchange.static_site import StaticSite, StaticSiteArgs
+
+
+@dataclass(frozen=True)
+class OAuthExchangeArgs:
+    settings: Settings
+    """Providers, extra origins and function tuning: ``load_settings`` or ``read_stack_config().settings``."""
+    client_secrets: pulumi.Input[Mapping[str, Any]]
+    """Provider name to client secret; pass a secret Output (``Config.require_secret_object``)."""
+    site: SiteSettings = field(default_factory=SiteSettings)
+    """The site to deploy (the demo SPA by default), or ``SiteSettings(deploy=False)`` for the function alone."""
+    site_origin: pulumi.Input[str] | None = None
+    """Without a site of its own: the origin of a site the program already has (e.g. its own distribution's)."""
+    target: Target | None = None
+    """Account, partition and region; looked up from the AWS provider when None."""
+    archive: Archive | None = None
+    """The function's deployment zip; built from the packaged ``function/`` into ``build_dir`` when None."""
+    build_dir: Path = Path(".build")
+    """Where the zip is built and cached (relative paths are from the project directory)."""
+
+
+def _archive(args: OAuthExchangeArgs) -> Archive:
+    if args.archive is not None:
+        return args.archive
+    try:
+        return build_archive(function_dir(), args.build_dir)
+    except PackagingError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+class OAuthExchange(pulumi.ComponentResource):
+    """An encrypted client secret, the exchange function, and (unless told otherwise) the site that uses them."""
+
+    function_url: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+    origins: pulumi.Output[list[str]]
+    """The origins the function serves (CORS and redirect URIs), the site's own first."""
+    callback_urls: pulumi.Output[dict[str, list[str]]]
+    """The redirect URIs the function accepts: register them at the provider."""
+    spa_config: pulumi.Output[dict[str, Any]]
+    """What the SPA's ``config.js`` exports: the function URL and the providers' public settings."""
+    config_js: pulumi.Output[str]
+    """The ``config.js`` file itself, for a SPA served elsewhere."""
+    connect_src: pulumi.Output[list[str]]
+    """The sources the SPA fetches from: what a site served elsewhere allows in its CSP ``connect-src``."""
+    site: StaticSite | None
+    """The deployed site, or None when ``site.deploy`` is false."""
+    cms_base_url: pulumi.Output[str] | None
+    """CMS popup mode: the ``base_url`` of the CMS's ``config.yml`` (None without ``cms``)."""
+    cms_callback_urls: pulumi.Output[dict[str, list[str]]] | None
+    """CMS popup mode: the function's callback URL per provider, to register at the provider."""
+
+    def __init__(self, name: str, args: OAuthExchangeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        if not args.site.deploy and args.site_origin is None and not settings.extra_origins:
+            raise StackConfigError(
+                ConfigError("extraOrigins", "the stack deploys no site, so name the SPA's origin(s) in extraOrigins")
+            )
+        target = args.target or deployment_target()
+        archive = _archive(args)
+
+        self.site = None
+        site_origin: pulumi.Input[str] | None = args.site_origin
+        if args.site.deploy:
+            self.site = StaticSite(f"{name}-site", StaticSiteArgs(settings=settings, target=target, site=args.site), opts=child)
+            site_origin = self.site.origin
+        cms_signing_key = (
+            CmsSigningKey(f"{name}-cms-signing-key", CmsSigningKeyArgs(settings=settings), opts=child)
+            if settings.cms
+            else None
+        )
+        client_secret = ClientSecret(
+            f"{name}-client-secret",
+            ClientSecretArgs(
+                settings=settings,
+                target=target,
+                client_secrets=args.client_secrets,
+                cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+            ),
+            opts=child,
+        )
+        function = ExchangeFunction(
+            f"{name}-function",
+            ExchangeFunctionArgs(
+                settings=settings,
+                target=target,
+                archive=archive,
+                site_origin=site_origin,
+                secret_arn=client_secret.secret_arn,
+                key_arn=client_secret.key_arn,
+            ),
+            opts=child,
+        )
+        if self.site is not None:
+            self.site.publish(function.url)
+
+        origin = pulumi.Output.from_input(site_origin)
+        site = args.site
+        self.function_url = function.url
+        self.secret_arn = client_secret.secret_arn
+        self.origins = origin.apply(lambda value: allowed_origins(settings, value))
+        self.callback_urls = origin.apply(lambda value: callback_urls(settings, value))
+        self.spa_config = function.url.apply(lambda url: spa_config(settings, url))
+        self.config_js = function.url.apply(lambda url: config_js(settings, url))
+        self.connect_src = function.url.apply(lambda url: connect_sources(settings, site, url.rstrip("/")))
+        self.cms_base_url = function.url.apply(cms_base_url) if settings.cms else None
+        self.cms_callback_urls = (
+            function.url.apply(lambda url: cms_callback_urls(settings, url)) if settings.cms else None
+        )
+        self.register_outputs(
+            {
+                "function_url": self.function_url,
+                "secret_arn": self.secret_arn,
+                "origins": self.origins,
+                "callback_urls": self.callback_urls,
+                "spa_config": self.spa_config,
+            }
+        )

@@ -1,0 +1,83 @@
+"""A CMS admin page on its own origin, as a site owner would host Decap CMS: ``/admin/`` and its ``config.yml``.
+
+The page and the config template are in ``local/cms_admin/``; the CMS itself
+is Decap's published bundle (``local.decap_cms``), served under ``/decap-cms/``.
+``config.yml`` is rendered per request with the local stack's function origin
+(``base_url``) and, against the fake GitHub, its API (``api_root``).
+``opener_policy`` sets a ``Cross-Origin-Opener-Policy`` on the admin page, to
+show what that does to the sign-in popup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from string import Template
+from urllib.parse import unquote, urlsplit
+
+from infra.settings import CMS_AUTH_ENDPOINT
+from infra.site_files import content_type
+from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
+
+TEMPLATES = Path(__file__).resolve().parent / "cms_admin"
+ADMIN_PATH = "/admin/"
+BUNDLE_PREFIX = "/decap-cms/"
+
+
+class _CmsServer(LoopbackServer):
+    site: CmsAdminSite
+
+
+class _Handler(QuietHandler):
+    server: _CmsServer
+
+    def do_GET(self) -> None:
+        site = self.server.site
+        path = unquote(urlsplit(self.path).path)
+        if path == "/admin":
+            self._reply(301, b"", "text/plain", [("Location", ADMIN_PATH)])
+        elif path == ADMIN_PATH:
+            headers = [("Cross-Origin-Opener-Policy", site.opener_policy)] if site.opener_policy else []
+            self._reply(200, (TEMPLATES / "index.html").read_bytes(), "text/html; charset=utf-8", headers)
+        elif path == ADMIN_PATH + "config.yml":
+            self._reply(200, site.config_yml().encode(), "text/yaml; charset=utf-8")
+        elif path.startswith(BUNDLE_PREFIX) and (file := site.bundle_file(path[len(BUNDLE_PREFIX) :])) is not None:
+            self._reply(200, file.read_bytes(), content_type(file), [("Cache-Control", "max-age=3600")])
+        else:
+            self._reply(404, b"Not Found\n", "text/plain; charset=utf-8")
+
+    do_HEAD = do_GET
+
+    def _reply(self, status: int, body: bytes, media_type: str, extra: list[tuple[str, str]] | None = None) -> None:
+        headers = [("Content-Type", media_type), ("X-Content-Type-Options", "nosniff"), *(extra or [])]
+        if not any(name == "Cache-Control" for name, _ in headers):
+            headers.append(("Cache-Control", "no-store"))
+        self.send_body(status, headers, body)
+
+
+class CmsAdminSite(LoopbackService):
+    """Binds on construction (``origin`` is known at once); serves after ``serve()``."""
+
+    def __init__(self, bundle_dir: Path, port: int = 0, log: RequestLog | None = None) -> None:
+        self.bundle_dir = Path(bundle_dir).resolve()
+        self._server = _CmsServer(_Handler, port, log=log, log_name="cms")
+        self._server.site = self
+        self.values: dict[str, str] = {}
+        self.opener_policy: str | None = None
+
+    @property
+    def admin_url(self) -> str:
+        return self.origin + ADMIN_PATH
+
+    def serve(self, *, base_url: str, api_root: str, repo: str) -> None:
+        self.values = {"base_url": base_url, "auth_endpoint": CMS_AUTH_ENDPOINT, "api_root": api_root, "repo": repo}
+        self._server.start("cms-admin")
+
+    def config_yml(self) -> str:
+        return Template((TEMPLATES / "config.yml").read_text(encoding="utf-8")).substitute(self.values)
+
+    def bundle_file(self, name: str) -> Path | None:
+        """A file of Decap's ``dist/`` (no subdirectories, nothing hidden)."""
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            return None
+        candidate = self.bundle_dir / name
+        return candidate if candidate.is_file() else None
