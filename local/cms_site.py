@@ -14,8 +14,8 @@ from pathlib import Path
 from string import Template
 from urllib.parse import unquote, urlsplit
 
-from infra.settings import CMS_AUTH_ENDPOINT
-from infra.site_files import content_type
+from oauth_exchange.settings import CMS_AUTH_ENDPOINT
+from oauth_exchange.site_files import content_type
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 TEMPLATES = Path(__file__).resolve().parent / "cms_admin"
