@@ -69,6 +69,10 @@ FAKE_AWS = {
 }
 SCHEMES = ("http", "https")
 WARMUP_ROUNDS = 50
+POLICY_SUFFIX = "-policy"
+POLICY = {"users": ["octocat"]}
+"""The fake GitHub's user; checking it costs the function one ``GET /user`` after the exchange."""
+GITHUB_API_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 
 FULL_VCPU_MB = 1769
 """Lambda memory size that gets one full vCPU; CPU share scales linearly with memory below it."""
@@ -120,12 +124,22 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 @dataclass
 class Target:
-    """One fake GitHub as the function knows it (``name`` in OAUTH_CONFIG) and a direct client for it."""
+    """One fake GitHub as the function knows it (``name`` in OAUTH_CONFIG) and a direct client for it.
+
+    With ``allow``, the function checks the user against it with the fake's
+    API after each exchange, and the direct client makes the same call.
+    """
 
     scheme: str
     name: str
     provider: FakeProvider
     direct_client: Callable[[], httpx.Client]
+    allow: dict[str, Any] | None = None
+
+    @property
+    def policy(self) -> Target:
+        """The same provider under another name, with an access policy only the fake's user passes."""
+        return Target(self.scheme, f"{self.name}{POLICY_SUFFIX}", self.provider, self.direct_client, POLICY)
 
     def handler_event(self) -> dict[str, Any]:
         """POST /token for a fresh code, as the SPA sends it (the code is issued before any clock starts)."""
@@ -150,8 +164,11 @@ class Target:
     def exchange_directly(self, client: httpx.Client, form: dict[str, str]) -> None:
         """One code exchange as the function sends it, without the function."""
         reply = client.post(self.provider.urls["token"], data=form, headers={"Accept": "application/json"})
-        reply.json()
+        token = reply.json()["access_token"]
         assert reply.status_code == 200, reply.text
+        if self.allow is not None:
+            user = client.get(f"{self.provider.urls['api']}/user", headers={**GITHUB_API_HEADERS, "Authorization": f"Bearer {token}"})
+            assert user.json()["login"] in self.allow["users"], user.text
 
 
 def deploy(targets: list[Target], moto_url: str, ca_bundle: Path) -> dict[str, str]:
@@ -160,7 +177,7 @@ def deploy(targets: list[Target], moto_url: str, ca_bundle: Path) -> dict[str, s
     document = {target.name: target.provider.client_secret for target in targets}
     arn = client.create_secret(Name=f"bench-{time.time_ns()}", SecretString=json.dumps(document))["ARN"]
     config = {
-        "providers": {target.name: target.provider.provider_config() for target in targets},
+        "providers": {target.name: target.provider.provider_config(allow=target.allow) for target in targets},
         "allowed_origins": [SPA_ORIGIN],
         "timeout_seconds": 5,
     }
@@ -226,19 +243,19 @@ def warm_latency(targets: list[Target], handler: Any, exchanges: int) -> dict[st
     Each round times all four kinds back to back, handler and direct taking
     turns to go first, so drifting machine load hits every column alike.
     """
-    clients = {target.scheme: target.direct_client() for target in targets}
-    samples = {target.scheme: Samples() for target in targets}
+    clients = {target.name: target.direct_client() for target in targets}
+    samples = {target.name: Samples() for target in targets}
     for round_number in range(exchanges + WARMUP_ROUNDS):
         for target in targets:
             event, form = target.handler_event(), target.direct_form()
             via_handler = functools.partial(target.exchange_via_handler, handler, event)
-            direct = functools.partial(target.exchange_directly, clients[target.scheme], form)
+            direct = functools.partial(target.exchange_directly, clients[target.name], form)
             if round_number % 2:
                 direct_time, handler_time = _timed(direct), _timed(via_handler)
             else:
                 handler_time, direct_time = _timed(via_handler), _timed(direct)
             if round_number >= WARMUP_ROUNDS:
-                kept = samples[target.scheme]
+                kept = samples[target.name]
                 kept.handler_wall.append(handler_time[0])
                 kept.handler_cpu.append(handler_time[1])
                 kept.direct_wall.append(direct_time[0])
@@ -259,10 +276,13 @@ def connections_per_100(target: Target, handler: Any, exchange: Any) -> tuple[in
     """Connections the provider accepted for 100 exchanges from a fresh container: (handler, direct httpx)."""
     provider = target.provider
     exchange.reset()
-    before = provider.connections_accepted
+    before, user_calls = provider.connections_accepted, len(provider.requests_to("/user"))
     for _ in range(100):
         target.exchange_via_handler(handler, target.handler_event())
     through_handler = provider.connections_accepted - before
+    checks = len(provider.requests_to("/user")) - user_calls
+    if checks != (0 if target.allow is None else 100):
+        raise SystemExit(f"{target.name}: the function called GET /user {checks} times in 100 exchanges")
 
     before = provider.connections_accepted
     with target.direct_client() as client:
@@ -364,10 +384,11 @@ def main() -> None:
 
     ca = LoopbackCA()
     stores = {"http": MotoServer(), "https": MotoServer(ca.server_context())}
-    targets = [
+    plain = [
         Target("http", "github-http", _fake_github("github-http"), httpx.Client),
         Target("https", "github-https", _fake_github("github-https", ca), lambda: httpx.Client(verify=ca.client_context())),
     ]
+    targets = plain + [target.policy for target in plain]
     with tempfile.TemporaryDirectory(prefix="function-bench-") as scratch:
         scratch_dir = Path(scratch)
         archive = build_archive(FUNCTION_DIR, scratch_dir / "build")
@@ -379,16 +400,16 @@ def main() -> None:
             import handler
 
             latency = warm_latency(targets, handler, options.exchanges)
-            connections = {target.scheme: connections_per_100(target, handler, exchange) for target in targets}
+            connections = {target.name: connections_per_100(target, handler, exchange) for target in targets}
             cold = cold_starts(
-                targets[1],
+                plain[1],
                 {scheme: {**environment, "AWS_ENDPOINT_URL_SECRETS_MANAGER": store.url} for scheme, store in stores.items()},
                 lambda_layout(archive.path, scratch_dir),
                 options.cold_runs,
             )
             exchange.reset()
         finally:
-            for target in targets:
+            for target in plain:
                 target.provider.stop()
             for store in stores.values():
                 store.stop()
@@ -401,7 +422,7 @@ def _fake_github(name: str, ca: LoopbackCA | None = None) -> FakeProvider:
     return FakeProvider(
         "github",
         client_secret=f"bench-client-secret-{name}",
-        redirect_uris=[redirect_uri(name)],
+        redirect_uris=[redirect_uri(name), redirect_uri(name + POLICY_SUFFIX)],
         tls=None if ca is None else ca.server_context(),
     ).start()
 
@@ -416,7 +437,7 @@ def print_table(
     ms = 1000.0
 
     def per_scheme(render: Callable[[Samples], str]) -> list[str]:
-        return [render(latency[scheme]) for scheme in SCHEMES]
+        return [render(latency[target_name(scheme)]) for scheme in SCHEMES]
 
     median, mean = statistics.median, statistics.fmean
     rows: list[list[str]] = [
@@ -440,14 +461,18 @@ def print_table(
         ],
         [
             "connections per 100 warm exchanges, handler / direct",
-            *(f"{connections[scheme][0]} / {connections[scheme][1]}" for scheme in SCHEMES),
+            *(f"{connections[target_name(scheme)][0]} / {connections[target_name(scheme)][1]}" for scheme in SCHEMES),
             "1",
         ],
         [
-            "warm exchange p50 with access-policy check",
-            "-",
-            "-",
-            "not measured: function/access_policy.py is not on this branch yet",
+            "with access-policy check (allow.users): p50, handler / direct",
+            *(_policy_cell(latency[target_name(scheme, policy=True)]) for scheme in SCHEMES),
+            "one more round trip each",
+        ],
+        [
+            "  its connections per 100 warm exchanges, handler / direct",
+            *(f"{connections[target_name(scheme, policy=True)][0]} / {connections[target_name(scheme, policy=True)][1]}" for scheme in SCHEMES),
+            "1",
         ],
     ]
 
@@ -475,6 +500,15 @@ def print_table(
         "+ its waits (wall - CPU) unchanged, assuming one core here ~ one Lambda vCPU."
     )
     print(f"deployment zip (function + arm64 deps): {zip_bytes / 1024:.0f} KiB ({zip_bytes} bytes), target < 1 MB")
+
+
+def target_name(scheme: str, *, policy: bool = False) -> str:
+    return f"github-{scheme}{POLICY_SUFFIX if policy else ''}"
+
+
+def _policy_cell(samples: Samples) -> str:
+    handler, direct = statistics.median(samples.handler_wall), statistics.median(samples.direct_wall)
+    return f"{handler * 1000:.3f} / {direct * 1000:.3f} ms = {handler / direct:.2f}"
 
 
 def _print_rows(header: list[str], rows: list[list[str]]) -> None:
