@@ -23,6 +23,8 @@ class Preset:
     scopes: tuple[str, ...]
     pkce: bool
     image_origins: tuple[str, ...]
+    api_base_url: str | None
+    """Where the provider's API lives: session mode proxies ``/api/proxy/<provider>/<path>`` to it."""
 
 
 PRESETS: dict[str, Preset] = {
@@ -37,6 +39,7 @@ PRESETS: dict[str, Preset] = {
         scopes=("read:user",),
         pkce=True,
         image_origins=("https://avatars.githubusercontent.com",),
+        api_base_url="https://api.github.com",
     ),
     "gitlab": Preset(
         label="GitLab",
@@ -49,6 +52,7 @@ PRESETS: dict[str, Preset] = {
         scopes=("read_user",),
         pkce=True,
         image_origins=("https://gitlab.com", "https://secure.gravatar.com"),
+        api_base_url="https://gitlab.com/api/v4",
     ),
     "google": Preset(
         label="Google",
@@ -61,5 +65,6 @@ PRESETS: dict[str, Preset] = {
         scopes=("openid", "email", "profile"),
         pkce=True,
         image_origins=("https://lh3.googleusercontent.com",),
+        api_base_url="https://openidconnect.googleapis.com",
     ),
 }
