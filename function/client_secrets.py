@@ -100,21 +100,29 @@ _boto_session: boto3.session.Session | None = None
 _boto_session_lock = threading.Lock()
 
 
-def _new_client(region: str | None) -> Any:
-    """A Secrets Manager client from one per-process boto3 session (its loaded models are reused)."""
+def aws_client(service: str, region: str | None, config: Config) -> Any:
+    """A client from one per-process boto3 session, so every AWS client shares its loaded data.
+
+    boto3 sessions are not thread-safe: clients are made one at a time.
+    """
     global _boto_session
     with _boto_session_lock:
         if _boto_session is None:
             _boto_session = boto3.session.Session()
-        return _boto_session.client(
-            "secretsmanager",
-            region_name=region,
-            config=Config(
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                read_timeout=READ_TIMEOUT_SECONDS,
-                retries={"mode": "standard", "total_max_attempts": READ_ATTEMPTS},
-            ),
-        )
+        return _boto_session.client(service, region_name=region, config=config)
+
+
+def _new_client(region: str | None) -> Any:
+    """A Secrets Manager client that gives up within the bounds above."""
+    return aws_client(
+        "secretsmanager",
+        region,
+        Config(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": READ_ATTEMPTS},
+        ),
+    )
 
 
 class SecretsManagerSource:

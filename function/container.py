@@ -14,6 +14,7 @@ from client_secrets import ClientSecrets, SecretsManagerSource
 from grants import ProviderCall
 from oauth_config import ConfigError, OAuthConfig, ProviderSettings, load_config
 from provider_http import ProviderClient
+from session_store import SessionStore
 from web import ExchangeRequest, RequestNote
 
 log = logging.getLogger("oauth_exchange")
@@ -28,6 +29,7 @@ class Container:
         self.config: OAuthConfig | None = None
         self.secrets: ClientSecrets | None = None
         self.provider: ProviderClient | None = None
+        self.sessions: SessionStore | None = None
         try:
             config = load_config(environ)
         except ConfigError as exc:
@@ -37,6 +39,9 @@ class Container:
         self.config = config
         self.secrets = ClientSecrets(source, config.secret_cache_seconds)
         self.provider = ProviderClient()
+        if config.session is not None:
+            # Made at init, where Lambda gives the full vCPU; browser mode never loads DynamoDB's model.
+            self.sessions = SessionStore(config.session.table_name)
 
     def close(self) -> None:
         if self.provider is not None:
@@ -52,6 +57,8 @@ class Invocation:
     http: ProviderClient
     request: ExchangeRequest
     note: RequestNote
+    sessions: SessionStore | None = None
+    """The session table, in session mode."""
 
     def provider_call(self, provider: ProviderSettings) -> ProviderCall:
         """Provider requests for this invocation, within its time budget."""

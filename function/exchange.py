@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 
+import sessions
 import token_api
 from container import Container, Invocation
 from exchange_errors import ExchangeError
@@ -124,6 +125,8 @@ def _route(request: ExchangeRequest) -> tuple[str, Callable[[Invocation], Exchan
     """The mode serving a path, and the route name its log line shows."""
     if request.path in token_api.ROUTES:
         return request.path, token_api.handle
+    if request.path.startswith(sessions.PATH_PREFIX):
+        return sessions.route_name(request.path), sessions.handle
     return None
 
 
@@ -135,4 +138,4 @@ def _dispatch(container: Container, request: ExchangeRequest, note: RequestNote)
     if route is None:
         raise ExchangeError("not_found")
     note.route, serve = route
-    return serve(Invocation(config, secrets, http, request, note))
+    return serve(Invocation(config, secrets, http, request, note, sessions=container.sessions))
