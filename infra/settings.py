@@ -494,6 +494,10 @@ SITE_ORIGIN_HEADER = "x-oauth-exchange-site-origin"
 CONTENT_SHA256_HEADER = "x-amz-content-sha256"
 """What origin access control signs a body with: the SPA sends the SHA-256 of every body it sends."""
 SESSION_TABLE_ENV = "OAUTH_SESSION_TABLE"
+SESSION_KEY_ATTRIBUTE = "id"
+"""The table's partition key: the SHA-256 (hex) of the cookie value."""
+SESSION_TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds after which DynamoDB may delete the item (the function refuses it from then on anyway)."""
 API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 API_FORWARDED_HEADERS = (
     CSRF_HEADER,

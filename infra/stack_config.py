@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from infra.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 
-OBJECT_KEYS = ("providers", "extraOrigins")
+OBJECT_KEYS = ("providers", "extraOrigins", "session")
 SCALAR_KEYS = (
     "callbackPath",
     "timeoutSeconds",
@@ -26,6 +26,7 @@ SCALAR_KEYS = (
     "reservedConcurrency",
     "logRetentionDays",
     "priceClass",
+    "rateLimit",
 )
 SECRETS_KEY = "clientSecrets"
 

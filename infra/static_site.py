@@ -21,6 +21,7 @@ from infra.settings import (
     render_index_html,
     site_security_headers,
 )
+from infra.session_edge import SiteApi
 from infra.site_files import cache_control, content_type, site_files
 from infra.stack_config import Target
 
@@ -108,6 +109,10 @@ class StaticSiteArgs:
     settings: Settings
     target: Target
     site_dir: Path
+    api: SiteApi | None = None
+    """Session mode: ``/api/*`` goes to the function URL."""
+    web_acl_arn: pulumi.Input[str] | None = None
+    """An AWS WAF web ACL (``rateLimit``) in front of the distribution."""
 
 
 class StaticSite(pulumi.ComponentResource):
@@ -115,6 +120,7 @@ class StaticSite(pulumi.ComponentResource):
 
     bucket_name: pulumi.Output[str]
     distribution_id: pulumi.Output[str]
+    distribution_arn: pulumi.Output[str]
     origin: pulumi.Output[str]
     """``https://<distribution domain>``: the SPA's origin, as browsers send it."""
 
@@ -178,6 +184,21 @@ class StaticSite(pulumi.ComponentResource):
             )
             for status in (403, 404)
         ]
+        origins = [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=ORIGIN_ID,
+                domain_name=bucket.bucket_regional_domain_name,
+                origin_access_control_id=origin_access_control.id,
+            )
+        ]
+        api_behaviours = None
+        site_functions = None
+        if args.api is not None:
+            origins.append(args.api.origin)
+            api_behaviours = [args.api.behaviour(headers_policy.id)]
+            # Error mapping is distribution-wide and would turn the API's 403/404 into index.html.
+            spa_fallback = []
+            site_functions = args.api.default_function_associations()
         distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{pulumi.get_project()}/{pulumi.get_stack()} static site",
@@ -186,13 +207,9 @@ class StaticSite(pulumi.ComponentResource):
             http_version="http2and3",
             price_class=args.settings.price_class,
             default_root_object="index.html",
-            origins=[
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id=ORIGIN_ID,
-                    domain_name=bucket.bucket_regional_domain_name,
-                    origin_access_control_id=origin_access_control.id,
-                )
-            ],
+            origins=origins,
+            ordered_cache_behaviors=api_behaviours,
+            web_acl_id=args.web_acl_arn,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=ORIGIN_ID,
                 viewer_protocol_policy="redirect-to-https",
@@ -201,6 +218,7 @@ class StaticSite(pulumi.ComponentResource):
                 cache_policy_id=CACHING_OPTIMIZED_POLICY_ID,
                 response_headers_policy_id=headers_policy.id,
                 compress=True,
+                function_associations=site_functions,
             ),
             custom_error_responses=spa_fallback,
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
@@ -219,6 +237,7 @@ class StaticSite(pulumi.ComponentResource):
         self._bucket = bucket
         self.bucket_name = bucket.bucket
         self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
         self.origin = distribution.domain_name.apply(lambda domain: f"https://{domain}")
         self.register_outputs(
             {"bucket_name": self.bucket_name, "distribution_id": self.distribution_id, "origin": self.origin}

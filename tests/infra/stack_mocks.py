@@ -80,6 +80,8 @@ class Resource:
     urn: str
     parent: str
     inputs: dict[str, Any]
+    provider: str = ""
+    """The explicit provider reference, when the resource has one."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -194,6 +196,13 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
             case "aws:lambda/functionUrl:FunctionUrl":
                 computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
+            case "aws:dynamodb/table:Table":
+                computed = {"name": name, "arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"}
+            case "aws:cloudfront/function:Function":
+                computed = {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
+            case "aws:wafv2/webAcl:WebAcl":
+                resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+                computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}
         return resource_id, inputs | computed
 
 
@@ -214,6 +223,7 @@ class RecordingMonitor(MockMonitor):
                     urn=response.urn,
                     parent=request.parent,
                     inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    provider=request.provider,
                 )
             )
         return response

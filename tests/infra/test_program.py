@@ -80,7 +80,8 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
-    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY}
+    # Objects cannot be defaulted in Pulumi.yaml; an absent session is browser mode.
+    assert {key for key, entry in declared.items() if "default" not in entry} == {"providers", SECRETS_KEY, "session"}
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(
         project_defaults()
