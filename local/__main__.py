@@ -35,6 +35,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="configure GitHub with refresh: true, as for a GitHub App with expiring user tokens "
         "(the fake GitHub then issues 8-hour access tokens and rotating refresh tokens)",
     )
+    parser.add_argument(
+        "--session",
+        action="store_true",
+        help="session mode: the site serves the function under /api/ on its own origin (as CloudFront would, "
+        "checking x-amz-content-sha256 like origin access control), the browser holds only an HttpOnly cookie, "
+        "and sessions live in DynamoDB (moto)",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,6 +79,7 @@ def main(argv: list[str] | None = None) -> int:
             github_client_id=client_id,
             github_client_secret=client_secret,
             refresh_tokens=args.refresh_tokens,
+            session=args.session,
             log=log,
         ).__enter__()
     except OSError as error:
@@ -95,6 +103,9 @@ def _announce(stack: LocalStack, log: Log) -> None:
         f"  Function URL:     {stack.function_url}",
         f"  Secrets Manager:  {stack.secrets.endpoint} (moto)",
     ]
+    if stack.settings.session is not None:
+        lines[2] = f"  Function URL:     {stack.function_url} (AWS_IAM: only the site's /api/ reaches it)"
+        lines.append(f"  Session mode:     {stack.api_url}/ on the site, sessions in DynamoDB table {stack.session_table} (moto)")
     if stack.provider is not None:
         lines.append(f"  Fake provider:    {stack.provider.base_url}/ (signs you in as {stack.provider.user['login']})")
     else:

@@ -19,8 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from infra.settings import (
+    API_PATH,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
+    SESSION_KEY_ATTRIBUTE,
+    SESSION_TABLE_ENV,
+    SESSION_TTL_ATTRIBUTE,
     Settings,
     allowed_origins,
     client_secrets_json,
@@ -29,6 +33,7 @@ from infra.settings import (
     redirect_uris,
 )
 from local.containers import ContainerPool
+from local.edge_proxy import EdgeProxy
 from local.fake_provider import FakeProvider
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
@@ -62,6 +67,12 @@ class LocalStack:
     GitHub App with expiring user tokens; the fake GitHub then issues access
     tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
     when None) with refresh tokens that rotate on every use.
+
+    ``session`` runs session mode: the site serves ``/api/*`` from the
+    function URL as the distribution would (``local.edge_proxy``), the
+    function URL admits only that proxy, and sessions live in a DynamoDB
+    table in the same moto server. ``session`` may be True or the stack's
+    ``session`` object (``{"idleMinutes": ...}``).
     """
 
     def __init__(
@@ -76,6 +87,7 @@ class LocalStack:
         refresh_tokens: bool = False,
         access_token_ttl: int | None = None,
         max_concurrency: int = 4,
+        session: bool | Mapping[str, Any] = False,
         log: Log | None = None,
         site_root: Path = REPO / "site",
         function_root: Path = REPO / "function",
@@ -90,6 +102,7 @@ class LocalStack:
         self._refresh_tokens = refresh_tokens
         self._access_token_ttl = access_token_ttl
         self._max_concurrency = max_concurrency
+        self._session = session
         self._log = log
         self._site_root = site_root
         self._function_root = function_root
@@ -152,6 +165,10 @@ class LocalStack:
         else:
             entry = {"clientId": client_id}
         entry["refresh"] = self._refresh_tokens
+        if self._session:
+            if self.provider is not None:
+                entry["apiBaseUrl"] = self.provider.base_url  # the fake's API; the proxy allows its user path
+            self._config.setdefault("session", self._session)
         self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
@@ -174,12 +191,26 @@ class LocalStack:
             log=self._log or _stderr,
         )
         self._exit.callback(self.containers.close)
-        self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
-        self.site.serve(self.settings, self.function_url)
+        if self.settings.session is None:
+            self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
+            self.site.serve(self.settings, self.function_url)
+            return
+        signing_key = secrets.token_urlsafe(32)
+        self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
+        self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
+        self._exit.callback(self.edge.close)
+        self.api_url = self.site_origin + API_PATH
+        self.site.serve(self.settings, self.api_url, api=self.edge)
 
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
+        session: dict[str, str] = {}
+        if self.settings.session is not None:
+            self.session_table = f"{FUNCTION_NAME}-sessions-{secrets.token_hex(4)}"
+            _create_session_table(self.secrets.client("dynamodb"), self.session_table)
+            session = {SESSION_TABLE_ENV: self.session_table, "AWS_ENDPOINT_URL_DYNAMODB": self.secrets.endpoint}
         return {
+            **session,
             "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
@@ -221,3 +252,16 @@ class LocalStack:
     def put_client_secret(self, value: str) -> None:
         """Replace the client secret in Secrets Manager, as a rotation would."""
         self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, {PROVIDER: value}))
+
+
+def _create_session_table(dynamodb: Any, name: str) -> None:
+    """Session mode's table, as the Pulumi program declares it: on demand, keyed by the cookie's hash, TTL on."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": SESSION_KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": SESSION_KEY_ATTRIBUTE, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": SESSION_TTL_ATTRIBUTE}
+    )
