@@ -194,3 +194,24 @@ def test_the_spa_sends_the_bodys_sha256_that_oac_needs(flow, page):
 
     assert len(hashes) == 1
     assert len(hashes[0]) == 64
+
+
+def test_a_body_sent_through_the_proxy_passes_the_edges_hash_check(flow, page):
+    flow.sign_in()
+
+    answer = page.evaluate(
+        """async () => {
+          const { createClient } = await import('/oauth.js');
+          const client = createClient((await import('/config.js')).default);
+          await client.getSession();
+          const response = await client.fetch('/user', {method: 'PATCH', body: JSON.stringify({bio: 'héllo'}),
+                                                        headers: {'Content-Type': 'application/json'}});
+          return {status: response.status, body: await response.json()};
+        }"""
+    )
+
+    # Past the edge (the SHA-256 matched the UTF-8 body), refused by the allow-list: only GET /user is allowed.
+    assert answer == {
+        "status": 403,
+        "body": {"error": "path_not_allowed", "error_description": "This site does not allow that method and path at the provider's API."},
+    }
