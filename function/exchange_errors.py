@@ -1,4 +1,4 @@
-"""The error vocabulary of the function's HTTP API (SPEC.md, "Errors").
+"""The error vocabulary of the function's HTTP API (docs/http-api.md, "Errors").
 
 Every failure is an ``ExchangeError`` carrying one of the spec's codes. The HTTP
 status is looked up from the code, so a code can never travel with the wrong

@@ -1,4 +1,4 @@
-"""Parse and validate the function's configuration (SPEC.md, "Function configuration").
+"""Parse and validate the function's configuration (docs/configuration.md, "The function's own configuration").
 
 The configuration comes from ``OAUTH_CONFIG`` (JSON) and ``OAUTH_CLIENT_SECRETS_ARN``
 and is validated once per container. Anything wrong raises ``ConfigError`` whose

@@ -335,7 +335,7 @@ def client_secrets_json(settings: Settings, secrets: Mapping[str, Any]) -> str:
 
 
 def function_config(settings: Settings, site_origin: str | None) -> dict[str, Any]:
-    """The exchange function's ``OAUTH_CONFIG`` (see SPEC.md, "Function configuration")."""
+    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md)."""
     config = {
         "providers": {
             p.name: {

@@ -1,9 +1,13 @@
 """``python3 -m local``: run the whole sign-in flow on this machine until Ctrl-C.
 
-With ``GITHUB_CLIENT_ID`` and ``GITHUB_CLIENT_SECRET`` in the environment the
-flow runs against the real GitHub (the secret is read from the environment
-only, never from the command line, and never printed); otherwise a fake
-GitHub-compatible provider stands in.
+Without ``--config`` it runs the demo against a fake GitHub. ``--config
+Pulumi.dev.yaml`` takes the providers, origins and the rest from a stack file:
+``github`` without a secret still gets the fake GitHub, and every other
+provider runs against its real endpoints with the client secret from the
+environment variable ``OAUTH_CLIENT_SECRET_<NAME>``. Secrets are read from the
+environment only, never from the command line, and never printed.
+``GITHUB_CLIENT_ID`` and ``GITHUB_CLIENT_SECRET`` together still mean the real
+GitHub. ``--site-dir`` serves your own built SPA instead of the demo.
 """
 
 from __future__ import annotations
@@ -13,27 +17,76 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
-from local.stack import LocalStack, Log
+from infra.settings import ConfigError, check_origin, redirect_uris
+from local.console import console
+from local.http_server import PortInUse
+from local.stack import PROVIDER, REPO, LocalStack, Log, MissingClientSecret
+from local.stack_file import StackFileError, read_stack_file
 
 DEFAULT_SITE_PORT = 8000
+PORT_FLAGS = {"site": ("site", "--site-port"), "function": ("function URL", "--function-port"), "provider": ("fake provider", "--provider-port")}
+
+
+class SetupError(Exception):
+    """What the command line asks for cannot run; the message says what to change."""
+
+    def __init__(self, message: str, exit_code: int = 2) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def secret_variable(provider: str) -> str:
+    """The environment variable holding a provider's client secret: OAUTH_CLIENT_SECRET_<NAME>."""
+    return "OAUTH_CLIENT_SECRET_" + provider.upper().replace("-", "_")
+
+
+def _extra_origin(value: str) -> str:
+    try:
+        return check_origin("--extra-origin", value)
+    except ConfigError as error:
+        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python3 -m local",
+        prog="scripts/run-local",
         description="Run the SPA, the exchange function behind a function URL emulator, Secrets Manager (moto) "
-        "and a fake GitHub on 127.0.0.1. Set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to use the real GitHub.",
+        "and a fake GitHub on 127.0.0.1. Client secrets of real providers come from OAUTH_CLIENT_SECRET_<NAME> "
+        "(GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET for the real GitHub).",
     )
     parser.add_argument("--site-port", type=int, default=DEFAULT_SITE_PORT, help="port of the SPA (0: any free port)")
     parser.add_argument("--function-port", type=int, default=0, help="port of the function URL (default: a free port)")
     parser.add_argument("--provider-port", type=int, default=0, help="port of the fake provider (default: a free port)")
     parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="STACK_FILE",
+        help="a Pulumi stack file (e.g. Pulumi.dev.yaml) to take oauth-exchange:providers, extraOrigins, "
+        "callbackPath, siteDir and the rest from",
+    )
+    parser.add_argument("--site-dir", type=Path, metavar="DIR", help="serve this built SPA (with an index.html) instead of the demo")
+    parser.add_argument(
+        "--extra-origin",
+        action="append",
+        default=[],
+        type=_extra_origin,
+        metavar="URL",
+        help="another SPA origin the function serves, e.g. a dev server's http://localhost:5173 (repeatable)",
+    )
+    parser.add_argument(
         "--refresh-tokens",
         action="store_true",
         help="configure GitHub with refresh: true, as for a GitHub App with expiring user tokens "
         "(the fake GitHub then issues 8-hour access tokens and rotating refresh tokens)",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="also print static-file requests, AWS SDK log records and moto's requests"
     )
     parser.add_argument(
         "--session",
@@ -45,22 +98,92 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _printer() -> Log:
-    lock = threading.Lock()
+@dataclass
+class Plan:
+    """What to start: LocalStack's arguments, worked out from the flags, the stack file and the environment."""
 
-    def write(line: str) -> None:
-        with lock:
-            print(line, flush=True)
+    providers: dict[str, dict[str, Any]]
+    client_secrets: dict[str, str] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    site_root: Path = REPO / "site"
 
-    return write
+
+def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
+    values: dict[str, Any] = {}
+    site_root = REPO / "site"
+    if args.config is not None:
+        stack_file = read_stack_file(args.config)
+        values = dict(stack_file.values)
+        site_root = stack_file.site_dir or site_root
+    providers = values.pop("providers", {PROVIDER: {}} if args.config is None else {})
+    if not isinstance(providers, Mapping) or not all(isinstance(e, Mapping | None) for e in providers.values()):
+        raise SetupError("oauth-exchange:providers: must be an object like {github: {clientId: ...}}")
+    plan = Plan(providers={name: dict(entry or {}) for name, entry in providers.items()}, config=values)
+
+    github_id, github_secret = environ.get("GITHUB_CLIENT_ID") or None, environ.get("GITHUB_CLIENT_SECRET") or None
+    if (github_id is None) != (github_secret is None):
+        raise SetupError("Set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to use the real GitHub, or neither.")
+    if github_id is not None and github_secret is not None:
+        plan.providers[PROVIDER] = {**plan.providers.get(PROVIDER, {}), "clientId": github_id}
+        plan.client_secrets[PROVIDER] = github_secret
+    for name in plan.providers:
+        secret = environ.get(secret_variable(name))
+        if secret:
+            plan.client_secrets[name] = secret
+
+    if args.extra_origin:
+        listed = values.get("extraOrigins") or []
+        plan.config["extraOrigins"] = [*listed, *args.extra_origin] if isinstance(listed, list) else listed
+
+    plan.site_root = (args.site_dir.resolve() if args.site_dir is not None else site_root)
+    if not plan.site_root.is_dir():
+        raise SetupError(f"The site folder {plan.site_root} does not exist.")
+    if not (plan.site_root / "index.html").is_file():
+        raise SetupError(f"{plan.site_root} has no index.html: the site serves it for / and for client-side routes.")
+    return plan
+
+
+def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
+    """The running stack; raises SetupError with what to do when it cannot start."""
+    try:
+        return LocalStack(
+            site_port=args.site_port,
+            function_port=args.function_port,
+            provider_port=args.provider_port,
+            providers=plan.providers,
+            client_secrets=plan.client_secrets,
+            config=plan.config,
+            refresh_tokens=args.refresh_tokens,
+            session=args.session,
+            site_root=plan.site_root,
+            log=log,
+            verbose=args.verbose,
+        ).__enter__()
+    except MissingClientSecret as error:
+        raise SetupError(
+            f"Provider {error.provider!r} runs against its real endpoints locally: set {secret_variable(error.provider)} "
+            "to its client secret (read from the environment only; the stack file's clientSecrets are encrypted). "
+            "Only github without a secret runs against the fake GitHub."
+        ) from None
+    except ConfigError as error:
+        raise SetupError(f"Bad configuration: {error}") from None
+    except PortInUse as error:
+        name, flag = PORT_FLAGS.get(error.server, (error.server, "the port flags"))
+        raise SetupError(
+            f"Could not start: the {name} port {error.port} is already in use (another run-local?). "
+            f"Pick another with {flag} PORT, or {flag} 0 for any free one.",
+            exit_code=1,
+        ) from None
+    except OSError as error:
+        raise SetupError(f"Could not start: {error}.", exit_code=1) from None
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    client_id = os.environ.get("GITHUB_CLIENT_ID") or None
-    client_secret = os.environ.get("GITHUB_CLIENT_SECRET") or None
-    if (client_id is None) != (client_secret is None):
-        print("Set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to use the real GitHub, or neither.", file=sys.stderr)
+    try:
+        plan = make_plan(args, os.environ)
+    except (SetupError, StackFileError) as error:
+        print(error, file=sys.stderr)
         return 2
 
     stop = threading.Event()
@@ -70,23 +193,14 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    log = _printer()
+    log = console(args.verbose, lambda line: print(line, flush=True))
     try:
-        stack = LocalStack(
-            site_port=args.site_port,
-            function_port=args.function_port,
-            provider_port=args.provider_port,
-            github_client_id=client_id,
-            github_client_secret=client_secret,
-            refresh_tokens=args.refresh_tokens,
-            session=args.session,
-            log=log,
-        ).__enter__()
-    except OSError as error:
-        print(f"Could not start: {error}. Is a port in use? Try --site-port 0 for a free one.", file=sys.stderr)
-        return 1
+        stack = _start(args, plan, log)
+    except SetupError as error:
+        print(error, file=sys.stderr)
+        return error.exit_code
     try:
-        _announce(stack, log)
+        _announce(stack, plan, log)
         stop.wait()
         log("Stopping...")
     finally:
@@ -95,21 +209,33 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _announce(stack: LocalStack, log: Log) -> None:
-    provider = "a fake GitHub" if stack.provider is not None else "the real GitHub"
+def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
+    fake = stack.provider is not None
+    names = [p.name for p in stack.settings.providers]
+    against = ", ".join(f"a fake {p.label}" if fake and p.name == PROVIDER else f"the real {p.label}" for p in stack.settings.providers)
+    demo = plan.site_root == REPO / "site"
     lines = [
-        f"oauth-exchange is running locally against {provider}.",
-        f"  Open the demo:    {stack.site_url}",
+        f"oauth-exchange is running locally against {against}.",
+        f"  {'Open the demo:' if demo else 'Open your SPA:'}    {stack.site_url}",
         f"  Function URL:     {stack.function_url}",
         f"  Secrets Manager:  {stack.secrets.endpoint} (moto)",
     ]
     if stack.settings.session is not None:
         lines[2] = f"  Function URL:     {stack.function_url} (AWS_IAM: only the site's /api/ reaches it)"
         lines.append(f"  Session mode:     {stack.api_url}/ on the site, sessions in DynamoDB table {stack.session_table} (moto)")
-    if stack.provider is not None:
+    if not demo:
+        lines.append(f"  Site folder:      {plan.site_root}")
+    if stack.settings.extra_origins:
+        lines.append(f"  Extra origins:    {' '.join(stack.settings.extra_origins)} (the SPA's config: {stack.site_url}config.js)")
+    if fake:
         lines.append(f"  Fake provider:    {stack.provider.base_url}/ (signs you in as {stack.provider.user['login']})")
-    else:
-        lines.append(f"  Callback URL to register in your GitHub OAuth app: {stack.redirect_uri}")
+    for provider in stack.settings.providers:
+        if fake and provider.name == PROVIDER:
+            continue
+        uris = " ".join(redirect_uris(stack.settings, stack.site_origin, provider))
+        lines.append(f"  Callback URL to register in your {provider.label} OAuth app: {uris}")
+    if len(names) > 1:
+        lines.append(f"  Providers:        {', '.join(names)}")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)

@@ -8,6 +8,7 @@ connections, so no handler thread outlives the stack.
 
 from __future__ import annotations
 
+import errno
 import socket
 import threading
 import time
@@ -22,6 +23,15 @@ POLL_SECONDS = 0.05
 RequestLog = Callable[[str], None]
 
 
+class PortInUse(OSError):
+    """The port a server was asked to bind is taken; names the server (its log name) and the port."""
+
+    def __init__(self, server: str, port: int) -> None:
+        super().__init__(errno.EADDRINUSE, f"the {server} port {port} is already in use")
+        self.server = server
+        self.port = port
+
+
 class LoopbackServer(ThreadingHTTPServer):
     """A threaded HTTP server on 127.0.0.1 that tracks (and counts) its connections."""
 
@@ -32,7 +42,12 @@ class LoopbackServer(ThreadingHTTPServer):
     def __init__(
         self, handler: type[BaseHTTPRequestHandler], port: int = 0, log: RequestLog | None = None, log_name: str = "http"
     ) -> None:
-        super().__init__((LOOPBACK, port), handler)
+        try:
+            super().__init__((LOOPBACK, port), handler)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUse(log_name, port) from None
+            raise
         self.request_log = log
         self.log_name = log_name
         self.connections_accepted = 0

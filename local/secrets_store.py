@@ -25,11 +25,14 @@ STOP_TIMEOUT_SECONDS = 5.0
 
 
 class SecretsStore:
-    """A moto server on 127.0.0.1 (free port); stop it with ``stop()``."""
+    """A moto server on 127.0.0.1 (free port); stop it with ``stop()``.
 
-    def __init__(self) -> None:
+    ``verbose`` lets moto's server log each request it answers (to stderr).
+    """
+
+    def __init__(self, verbose: bool = False) -> None:
         self._process = subprocess.Popen(
-            [sys.executable, "-B", str(Path(__file__).resolve())],
+            [sys.executable, "-B", str(Path(__file__).resolve()), *(["--verbose"] if verbose else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -77,19 +80,25 @@ class SecretsStore:
             self._process.stdout.close()
 
 
-def _serve() -> None:
-    """The child: serve until the parent closes stdin (or dies)."""
+def _serve(verbose: bool) -> None:
+    """The child: serve until the parent closes stdin (or dies); stdout carries only the port."""
     import logging
+    import os
+
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
 
     from moto.server import ThreadedMotoServer
 
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    logging.basicConfig(format="moto     %(message)s", level=logging.INFO if verbose else logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=verbose)
     server.start()
-    print(json.dumps({"port": server.get_host_and_port()[1]}), flush=True)
+    print(json.dumps({"port": server.get_host_and_port()[1]}), file=channel, flush=True)
     sys.stdin.read()
     server.stop()
 
 
 if __name__ == "__main__":
-    _serve()
+    _serve("--verbose" in sys.argv[1:])

@@ -75,6 +75,7 @@ class Spa:
         verifier, challenge = pkce_pair()
         state = secrets.token_urlsafe(16)
         query = {
+            "response_type": "code",
             "client_id": self.provider["clientId"],
             "redirect_uri": self.redirect_uri,
             "scope": " ".join(self.provider["scopes"]),

@@ -27,10 +27,12 @@ from infra.settings import (
     SESSION_TTL_ATTRIBUTE,
     Settings,
     allowed_origins,
+    callback_urls,
     client_secrets_json,
     function_config_json,
     load_settings,
     redirect_uris,
+    spa_config,
 )
 from local.containers import ContainerPool
 from local.edge_proxy import EdgeProxy
@@ -44,8 +46,18 @@ FUNCTION_NAME = "oauth-exchange-local"
 FAKE_CLIENT_ID = "Iv1.local0123456789"
 PROVIDER = "github"
 PROVIDER_LOG_POLL_SECONDS = 0.1
+FAKE_REPLACES = frozenset({"authorizeUrl", "tokenUrl", "revokeUrl", "userInfoUrl"})
+"""An entry that names its own endpoints means a real server there, never the fake GitHub."""
 
 Log = Callable[[str], None]
+
+
+class MissingClientSecret(ValueError):
+    """A provider that runs against its real endpoints has no client secret."""
+
+    def __init__(self, provider: str) -> None:
+        super().__init__(f"provider {provider!r} runs against its real endpoints and needs a client secret")
+        self.provider = provider
 
 
 def _stderr(line: str) -> None:
@@ -55,18 +67,23 @@ def _stderr(line: str) -> None:
 class LocalStack:
     """Start with ``with LocalStack() as stack:``; everything stops on exit.
 
-    Ports: 0 picks a free one. With ``github_client_id`` and
-    ``github_client_secret`` the flow runs against the real GitHub (its
-    presets as-is, no fake provider); otherwise a fake GitHub-compatible
-    provider is started. ``config`` adds stack config values (for example
+    Ports: 0 picks a free one. ``providers`` is the stack config's
+    ``providers`` object (default: just ``github``). A provider with a secret
+    in ``client_secrets`` runs against its real endpoints (the preset's, or the
+    entry's own URLs); ``github`` without one runs against a fake
+    GitHub-compatible provider started here, whatever client id the entry
+    names. ``github_client_id`` and ``github_client_secret`` are a shortcut for
+    the real GitHub. ``config`` adds the rest of the stack config (for example
     ``{"secretCacheSeconds": 0}``). ``log`` gets one line per request to the
     site, the function and the fake provider, and the function's own logs
-    (which go to stderr when ``log`` is None).
+    (which go to stderr when ``log`` is None); ``verbose`` also lets moto log
+    its requests.
 
-    ``refresh_tokens`` configures the provider with ``refresh: true``, as for a
-    GitHub App with expiring user tokens; the fake GitHub then issues access
-    tokens that expire after ``access_token_ttl`` seconds (GitHub's 8 hours
-    when None) with refresh tokens that rotate on every use.
+    ``refresh_tokens`` configures GitHub with ``refresh: true``, as for a
+    GitHub App with expiring user tokens (a fake GitHub follows the entry's
+    ``refresh``); the fake then issues access tokens that expire after
+    ``access_token_ttl`` seconds (GitHub's 8 hours when None) with refresh
+    tokens that rotate on every use.
 
     ``session`` runs session mode: the site serves ``/api/*`` from the
     function URL as the distribution would (``local.edge_proxy``), the
@@ -81,6 +98,8 @@ class LocalStack:
         site_port: int = 0,
         function_port: int = 0,
         provider_port: int = 0,
+        providers: Mapping[str, Mapping[str, Any]] | None = None,
+        client_secrets: Mapping[str, str] | None = None,
         github_client_id: str | None = None,
         github_client_secret: str | None = None,
         config: Mapping[str, Any] | None = None,
@@ -89,21 +108,34 @@ class LocalStack:
         max_concurrency: int = 4,
         session: bool | Mapping[str, Any] = False,
         log: Log | None = None,
+        verbose: bool = False,
         site_root: Path = REPO / "site",
         function_root: Path = REPO / "function",
     ) -> None:
         if (github_client_id is None) != (github_client_secret is None):
             raise ValueError("give both github_client_id and github_client_secret, or neither")
-        if access_token_ttl is not None and (not refresh_tokens or github_client_id is not None):
+        self._entries = {name: dict(entry or {}) for name, entry in ({PROVIDER: {}} if providers is None else providers).items()}
+        self._client_secrets = dict(client_secrets or {})
+        if github_client_id is not None and github_client_secret is not None:
+            self._entries[PROVIDER] = {**self._entries.get(PROVIDER, {}), "clientId": github_client_id}
+            self._client_secrets[PROVIDER] = github_client_secret
+        if refresh_tokens:
+            self._entries.setdefault(PROVIDER, {})["refresh"] = True
+        self._fake = PROVIDER in self._entries and PROVIDER not in self._client_secrets
+        for name, entry in self._entries.items():
+            if name in self._client_secrets:
+                continue
+            if name != PROVIDER or FAKE_REPLACES.intersection(entry):
+                raise MissingClientSecret(name)
+        if access_token_ttl is not None and not (refresh_tokens and self._fake):
             raise ValueError("access_token_ttl is for the fake provider with refresh_tokens")
         self._ports = (site_port, function_port, provider_port)
-        self._github = (github_client_id, github_client_secret)
         self._config = dict(config or {})
-        self._refresh_tokens = refresh_tokens
         self._access_token_ttl = access_token_ttl
         self._max_concurrency = max_concurrency
         self._session = session
         self._log = log
+        self._verbose = verbose
         self._site_root = site_root
         self._function_root = function_root
         self._exit = contextlib.ExitStack()
@@ -128,7 +160,7 @@ class LocalStack:
 
     def _start(self) -> None:
         site_port, function_port, provider_port = self._ports
-        self.secrets = SecretsStore()
+        self.secrets = SecretsStore(verbose=self._verbose)
         self._exit.callback(self.secrets.stop)
         self.site = StaticSite(self._site_root, site_port, log=self._log)
         self._exit.callback(self.site.stop)
@@ -139,37 +171,14 @@ class LocalStack:
         self.function_url = self.emulator.url
         self.function_origin = self.emulator.origin
 
-        client_id, client_secret = self._github
-        if client_id is None:
-            client_secret = secrets.token_urlsafe(24)
-            lifetime = {} if self._access_token_ttl is None else {"access_token_ttl": self._access_token_ttl}
-            self.provider = FakeProvider(
-                PROVIDER,
-                client_id=FAKE_CLIENT_ID,
-                client_secret=client_secret,
-                redirect_uris=(),
-                refresh_tokens=self._refresh_tokens,
-                port=provider_port,
-                **lifetime,
-            ).start()
-            self._exit.callback(self.provider.stop)
-            urls = self.provider.urls
-            entry: dict[str, Any] = {
-                "clientId": FAKE_CLIENT_ID,
-                "authorizeUrl": urls["authorize"],
-                "tokenUrl": urls["token"],
-                "revokeUrl": urls["revoke"],
-                "userInfoUrl": urls["user"],
-                "imageOrigins": [self.provider.base_url],
-            }
-        else:
-            entry = {"clientId": client_id}
-        entry["refresh"] = self._refresh_tokens
+        entries = {name: dict(entry) for name, entry in self._entries.items()}
+        if self._fake:
+            entries[PROVIDER] = self._start_fake_github(entries[PROVIDER], provider_port)
         if self._session:
-            if self.provider is not None:
-                entry["apiBaseUrl"] = self.provider.base_url  # the fake's API; the proxy allows its user path
             self._config.setdefault("session", self._session)
-        self.settings: Settings = load_settings({**self._config, "providers": {PROVIDER: entry}}, {PROVIDER})
+            if self.provider is not None:
+                entries[PROVIDER]["apiBaseUrl"] = self.provider.base_url  # the fake's API; the proxy allows its user path
+        self.settings: Settings = load_settings({**self._config, "providers": entries}, set(entries))
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
             self.provider.allowed_origins = allowed_origins(self.settings, self.site_origin)
@@ -178,7 +187,7 @@ class LocalStack:
 
         self.secret_arn = self.secrets.create_secret(
             f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, {PROVIDER: client_secret}),
+            client_secrets_json(self.settings, self._client_secrets),
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -199,8 +208,52 @@ class LocalStack:
         self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
         self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
         self._exit.callback(self.edge.close)
-        self.api_url = self.site_origin + API_PATH
         self.site.serve(self.settings, self.api_url, api=self.edge)
+
+    def _start_fake_github(self, entry: dict[str, Any], port: int) -> dict[str, Any]:
+        """Start the fake GitHub; the entry with its endpoints (and its own client id and secret)."""
+        client_secret = secrets.token_urlsafe(24)
+        lifetime = {} if self._access_token_ttl is None else {"access_token_ttl": self._access_token_ttl}
+        self.provider = FakeProvider(
+            PROVIDER,
+            client_id=FAKE_CLIENT_ID,
+            client_secret=client_secret,
+            redirect_uris=(),
+            refresh_tokens=entry.get("refresh") in (True, "true"),
+            port=port,
+            **lifetime,
+        ).start()
+        self._exit.callback(self.provider.stop)
+        self._client_secrets[PROVIDER] = client_secret
+        urls = self.provider.urls
+        return {
+            **entry,
+            "clientId": FAKE_CLIENT_ID,
+            "authorizeUrl": urls["authorize"],
+            "tokenUrl": urls["token"],
+            "revokeUrl": urls["revoke"],
+            "userInfoUrl": urls["user"],
+            "imageOrigins": [self.provider.base_url],
+        }
+
+    @property
+    def api_url(self) -> str:
+        """Session mode: where the SPA calls the function, on its own origin."""
+        return self.site_origin + API_PATH
+
+    def outputs(self) -> dict[str, Any]:
+        """What ``pulumi stack output --json`` shows for a deployed stack, for this one."""
+        session = self.settings.session is not None
+        outputs = {
+            "siteUrl": self.site_url,
+            "functionUrl": self.function_url,
+            "callbackUrls": callback_urls(self.settings, self.site_origin),
+            "secretArn": self.secret_arn,
+            "spaConfig": spa_config(self.settings, self.api_url if session else self.function_url),
+        }
+        if session:
+            outputs["sessionTable"] = self.session_table
+        return outputs
 
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
@@ -249,9 +302,10 @@ class LocalStack:
         """The SPA's callback URL: what to register at the provider."""
         return redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))[0]
 
-    def put_client_secret(self, value: str) -> None:
-        """Replace the client secret in Secrets Manager, as a rotation would."""
-        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, {PROVIDER: value}))
+    def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
+        """Replace one provider's client secret in Secrets Manager, as a rotation would."""
+        self._client_secrets[provider] = value
+        self.secrets.put_secret_value(self.secret_arn, client_secrets_json(self.settings, self._client_secrets))
 
 
 def _create_session_table(dynamodb: Any, name: str) -> None:

@@ -45,3 +45,26 @@ pip_install() {
   grep -v -e "neither a file nor a directory" -e "^$" "$log" || true
   rm -f "$log"
 }
+
+ensure_node() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "Installing Debian's nodejs and npm for the TypeScript check..."
+    apt_install nodejs npm
+  fi
+}
+
+# The npm packages of the TypeScript check (tests/typescript), exactly as its
+# lockfile says; skipped while the installed tree is newer than the lockfile.
+npm_install_tests() {
+  local dir=tests/typescript log
+  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+    return 0
+  fi
+  log=$(mktemp)
+  if ! npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
+    cat "$log"
+    rm -f "$log"
+    return 1
+  fi
+  rm -f "$log"
+}

@@ -48,7 +48,7 @@ const REFRESH_LEAD_SECONDS = 60;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const MESSAGES = {
-  // Returned by the exchange function (see SPEC.md, "Errors").
+  // Returned by the exchange function (see docs/http-api.md, "Errors").
   invalid_request: "The sign-in service rejected the request as invalid.",
   unsupported_grant_type: "The sign-in service does not allow this kind of token request.",
   invalid_grant: "The sign-in code has expired or was already used. Please sign in again.",

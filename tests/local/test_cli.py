@@ -3,95 +3,16 @@
 from __future__ import annotations
 
 import os
-import queue
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from local.signin import Spa
-from local.stack import REPO, LocalStack
-
-START_TIMEOUT_SECONDS = 60
-STOP_TIMEOUT_SECONDS = 20
-
-
-class Cli:
-    """The command as a subprocess, its output read line by line on a thread."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None, own_session: bool = False) -> None:
-        base = {k: v for k, v in os.environ.items() if not k.startswith("GITHUB_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--site-port", "0", *args],
-            cwd=REPO,
-            env={**base, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=own_session,
-        )
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._queue.put(line.rstrip("\n"))
-        self._queue.put(None)
-
-    def wait_for(self, text: str, timeout: float = START_TIMEOUT_SECONDS) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
-            if line is None:
-                raise AssertionError(f"exited before printing {text!r}:\n" + "\n".join(self.lines))
-            self.lines.append(line)
-            if text in line:
-                return line
-
-    def value(self, label: str) -> str:
-        return next(line.split(label, 1)[1].split()[0] for line in self.lines if label in line)
-
-    def finish(self, timeout: float = STOP_TIMEOUT_SECONDS) -> int:
-        """Wait for the exit and collect the rest of the output."""
-        code = self.process.wait(timeout)
-        while (line := self._queue.get(timeout=timeout)) is not None:
-            self.lines.append(line)
-        return code
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def children(self) -> list[int]:
-        """Process ids whose parent is the command (Linux /proc)."""
-        found = []
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.process.pid:
-                found.append(int(stat.parent.name))
-        return found
-
-
-@pytest.fixture
-def cli() -> Iterator[list[Cli]]:
-    started: list[Cli] = []
-    yield started
-    for command in started:
-        if command.process.poll() is None:
-            command.process.kill()
-            command.process.wait()
+from local.stack import LocalStack
+from tests.local.conftest import Cli
 
 
 class _Urls:
@@ -137,7 +58,7 @@ def test_ctrl_c_in_a_terminal_stops_everything_without_a_traceback(cli):
 
 
 def test_the_command_logs_one_line_per_request_without_query_strings(cli):
-    command = Cli()
+    command = Cli("--verbose")
     cli.append(command)
     command.wait_for("Press Ctrl-C to stop.")
     urls = _Urls(command)
@@ -175,12 +96,27 @@ def test_only_one_github_variable_is_refused(cli):
     assert "Set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET" in command.output
 
 
-def test_a_busy_port_is_reported_plainly(cli):
+def test_a_busy_function_port_is_named_with_the_flag_that_moves_it(cli):
     with LocalStack() as running:
         command = Cli("--function-port", str(running.emulator.port))
         cli.append(command)
         assert command.finish() == 1
-    assert "Is a port in use?" in command.output
+    assert f"the function URL port {running.emulator.port} is already in use" in command.output
+    assert "--function-port" in command.output
+    assert "Traceback" not in command.output
+
+
+def test_a_busy_site_port_is_named_with_the_flag_that_moves_it(cli):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        command = Cli("--site-port", str(port))
+        cli.append(command)
+        assert command.finish() == 1
+    assert f"the site port {port} is already in use" in command.output
+    assert "--site-port" in command.output
+    assert "Traceback" not in command.output
 
 
 def test_the_command_completes_a_sign_in(cli):
