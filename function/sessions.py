@@ -220,8 +220,8 @@ def _refresh_due(stored: StoredSession) -> bool:
 
 
 def _claim_seconds(invocation: Invocation) -> int:
-    """A claim outlives the request that holds it (so it never lapses while in use), by a little."""
-    return int(invocation.time_budget()) + 5
+    """Long enough for the refresh (provider budget, a secret read, the DynamoDB write): it never lapses while in use."""
+    return int(invocation.time_budget()) + 10
 
 
 def _await_refresh(

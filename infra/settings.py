@@ -84,8 +84,12 @@ class Settings:
 
     @property
     def lambda_timeout_seconds(self) -> int:
-        """Room for two provider calls (secret re-read after a rotation) and the secret fetch."""
-        return min(900, math.ceil(2 * self.timeout_seconds) + 5)
+        """Room for two provider calls (secret re-read after a rotation) and the secret fetch.
+
+        Session mode adds a refresh before a proxied call and a few DynamoDB calls (each bounded to ~3 s).
+        """
+        session = 0 if self.session is None else math.ceil(self.timeout_seconds) + 10
+        return min(900, math.ceil(2 * self.timeout_seconds) + 5 + session)
 
     def provider(self, name: str) -> Provider:
         for provider in self.providers:

@@ -510,7 +510,7 @@ export function createSessionClient(
   }
 
   /** One request to the site's own /api/: the CSRF header, the cookie, the body's SHA-256 for OAC. */
-  async function send(method, path, { body, headers: extra } = {}) {
+  async function send(method, path, { body, headers: extra, signal } = {}) {
     const headers = new Headers(extra);
     headers.set(csrfHeader, "1");
     const bytes = bodyBytes(body);
@@ -522,6 +522,7 @@ export function createSessionClient(
         method,
         headers,
         body: bytes ?? undefined,
+        signal,
         credentials: "same-origin",
         cache: "no-store",
         referrerPolicy: "no-referrer",

@@ -273,3 +273,10 @@ def test_rate_limit_blocks_an_ip_over_the_limit_on_api_paths_at_the_edge(limited
 def test_bad_session_config_stops_the_program_naming_the_key(deploy, overrides, key):
     with pytest.raises(ConfigError, match=re.escape(f"oauth-exchange:{key}:")):
         deploy(**overrides)
+
+
+def test_the_lambda_timeout_leaves_room_for_a_refresh_before_the_proxied_call(session, dev):
+    http_timeout = json.loads(function_env(session)["OAUTH_CONFIG"])["timeout_seconds"]
+    timeout = session.one("aws:lambda/function:Function").plain_inputs["timeout"]
+    assert timeout >= 3 * http_timeout + 10
+    assert timeout > dev.one("aws:lambda/function:Function").plain_inputs["timeout"]
