@@ -7,6 +7,12 @@
     CMS popup ──GET /auth, /callback/<provider>──▶ ExchangeFunction (only with oauth-exchange:cms;
                                                   cookies signed with CmsSigningKey, kept in ClientSecret)
 
+Session mode (``oauth-exchange:session``) keeps the tokens server-side:
+
+    browser ──HTTPS──▶ StaticSite (CloudFront) ──/api/* (OAC, RateLimit?)──▶ ExchangeFunction (AWS_IAM)
+       cookie only                                                          ├──▶ SessionTable (DynamoDB, KMS)
+                                                                            └──▶ ClientSecret
+
 All three are composed by ``OAuthExchange`` (infra/oauth_exchange), the same
 component any other Pulumi program can install and use; this program reads the
 stack's config into it and exports what the user needs next.
@@ -51,3 +57,5 @@ if exchange.cms_base_url is not None:
     pulumi.export("cmsBaseUrl", exchange.cms_base_url)
     pulumi.export("cmsAuthEndpoint", CMS_AUTH_ENDPOINT)
     pulumi.export("cmsCallbackUrls", exchange.cms_callback_urls)
+if exchange.session_table_name is not None:
+    pulumi.export("sessionTable", exchange.session_table_name)

@@ -113,25 +113,31 @@ _botocore_session: botocore.session.Session | None = None
 _botocore_session_lock = threading.Lock()
 
 
-def _new_client(region: str | None) -> Any:
-    """A Secrets Manager client from one per-process botocore session (its loaded models are reused).
+def aws_client(service: str, region: str | None, config: Config) -> Any:
+    """A client from one per-process botocore session, so every AWS client shares its loaded models.
 
-    botocore rather than boto3: the client is the same, and the import skips
+    botocore rather than boto3: the clients are the same, and the import skips
     boto3's resource layer and s3transfer, which the function never uses.
+    Clients are made one at a time.
     """
     global _botocore_session
     with _botocore_session_lock:
         if _botocore_session is None:
             _botocore_session = botocore.session.get_session()
-        return _botocore_session.create_client(
-            "secretsmanager",
-            region_name=region,
-            config=Config(
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                read_timeout=READ_TIMEOUT_SECONDS,
-                retries={"mode": "standard", "total_max_attempts": READ_ATTEMPTS},
-            ),
-        )
+        return _botocore_session.create_client(service, region_name=region, config=config)
+
+
+def _new_client(region: str | None) -> Any:
+    """A Secrets Manager client that gives up within the bounds above."""
+    return aws_client(
+        "secretsmanager",
+        region,
+        Config(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": READ_ATTEMPTS},
+        ),
+    )
 
 
 class SecretsManagerSource:

@@ -20,6 +20,7 @@ from client_secrets import ClientSecrets, SecretsManagerSource
 from grants import ProviderCall
 from oauth_config import ConfigError, OAuthConfig, ProviderSettings, load_config
 from provider_http import ProviderClient, tls_context
+from session_store import SessionStore
 from web import ExchangeRequest, RequestNote
 
 log = logging.getLogger("oauth_exchange")
@@ -45,10 +46,13 @@ class Container:
         self._problem_details = ""
         self._problem_reported = False
         self._problem_lock = threading.Lock()
+        self.sessions: SessionStore | None = None
         try:
             config = load_config(environ)
             provider = ProviderClient(_trusted_cas(environ))
             source = SecretsManagerSource(config.secrets_arn)
+            # Made at init, where Lambda gives the full vCPU; browser mode never loads DynamoDB's model.
+            sessions = None if config.session is None else SessionStore(config.session.table_name)
         except ConfigError as exc:
             self._broken("configuration invalid", str(exc))
             return
@@ -58,6 +62,7 @@ class Container:
         self.config = config
         self.secrets = ClientSecrets(source, config.secret_cache_seconds)
         self.provider = provider
+        self.sessions = sessions
 
     def _broken(self, problem: str, details: str) -> None:
         self.problem, self._problem_details = problem, details
@@ -91,6 +96,8 @@ class Invocation:
     http: ProviderClient
     request: ExchangeRequest
     note: RequestNote
+    sessions: SessionStore | None = None
+    """The session table, in session mode."""
 
     def provider_call(self, provider: ProviderSettings) -> ProviderCall:
         """Provider requests for this invocation, within its time budget."""

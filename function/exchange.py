@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 import cms
+import sessions
 import token_api
 from container import Container, Invocation
 from exchange_errors import ExchangeError
@@ -117,6 +118,8 @@ def _route(request: ExchangeRequest) -> tuple[str, Callable[[Invocation], Exchan
         return request.path, token_api.handle
     if cms.serves(request.path):
         return cms.route_name(request.path), cms.handle
+    if request.path.startswith(sessions.PATH_PREFIX):
+        return sessions.route_name(request.path), sessions.handle
     return None
 
 
@@ -129,4 +132,4 @@ def _dispatch(container: Container, request: ExchangeRequest, note: RequestNote)
     if route is None:
         raise ExchangeError("not_found")
     note.route, serve = route
-    return serve(Invocation(config, secrets, http, request, note))
+    return serve(Invocation(config, secrets, http, request, note, sessions=container.sessions))

@@ -25,6 +25,8 @@ from exchange_errors import ExchangeError
 from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+MAX_PASSED_BODY_BYTES = 1024 * 1024
+"""Bodies up to this size are decoded even when over MAX_BODY_BYTES: session mode's API proxy takes them."""
 
 if not logging.getLogger().handlers:
     # Outside Lambda (local runs) nothing prints records yet; Lambda installs its own handler.
@@ -77,11 +79,12 @@ def request_from_event(event: Any, context: Any) -> ExchangeRequest:
     }
     raw_body, is_base64 = event.get("body"), event.get("isBase64Encoded") is True
     too_large = _certainly_too_large(raw_body, is_base64)
+    beyond_any_route = _certainly_too_large(raw_body, is_base64, MAX_PASSED_BODY_BYTES)
     return ExchangeRequest(
         method=_text(http.get("method")),
         path=_text(event.get("rawPath")),
         headers=headers,
-        body=None if too_large else _body(raw_body, is_base64),
+        body=None if beyond_any_route else _body(raw_body, is_base64),
         body_too_large=too_large,
         request_id=_request_id(context, request_context),
         seconds_left=_seconds_left(context),
@@ -99,8 +102,8 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _certainly_too_large(body: Any, is_base64: bool) -> bool:
-    """True for body text that cannot decode to MAX_BODY_BYTES or less, valid or not.
+def _certainly_too_large(body: Any, is_base64: bool, limit_bytes: int = MAX_BODY_BYTES) -> bool:
+    """True for body text that cannot decode to ``limit_bytes`` or less, valid or not.
 
     Base64 text decodes to at least 3 bytes per 4 characters, so text longer
     than the encoding of MAX_BODY_BYTES is too large whether or not it decodes;
@@ -108,7 +111,7 @@ def _certainly_too_large(body: Any, is_base64: bool) -> bool:
     """
     if not isinstance(body, str):
         return False
-    limit = 4 * -(-MAX_BODY_BYTES // 3) if is_base64 else MAX_BODY_BYTES
+    limit = 4 * -(-limit_bytes // 3) if is_base64 else limit_bytes
     return len(body) > limit
 
 

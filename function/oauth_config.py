@@ -89,6 +89,8 @@ class OAuthConfig:
     secrets_arn: str
     cms: CmsSettings | None = None
     """CMS popup mode; None when the stack does not serve CMSs."""
+    session: SessionConfig | None = None
+    """Session mode (``/api/``), when configured."""
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,10 @@ def load_config(environ: Mapping[str, str]) -> OAuthConfig:
     arn = environ.get("OAUTH_CLIENT_SECRETS_ARN", "").strip()
     if not arn:
         raise ConfigError("OAUTH_CLIENT_SECRETS_ARN is not set")
-    return parse_config(raw, arn)
+    return parse_config(raw, arn, environ.get(SESSION_TABLE_ENV, "").strip() or None)
 
 
-def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
+def parse_config(raw: str, secrets_arn: str, session_table: str | None = None) -> OAuthConfig:
     """Validate the ``OAUTH_CONFIG`` JSON text."""
     try:
         document = json.loads(raw)
@@ -135,7 +137,8 @@ def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
     providers = document.get("providers")
     if not isinstance(providers, dict) or not providers:
         raise ConfigError("OAUTH_CONFIG.providers must be a non-empty object")
-    parsed_providers = {name: _provider(name, entry) for name, entry in providers.items()}
+    session_mode = document.get("session") is not None
+    parsed_providers = {name: _provider(name, entry, session_mode) for name, entry in providers.items()}
 
     return OAuthConfig(
         providers=parsed_providers,
@@ -154,10 +157,11 @@ def parse_config(raw: str, secrets_arn: str) -> OAuthConfig:
         ),
         secrets_arn=secrets_arn,
         cms=_cms(document.get("cms"), parsed_providers),
+        session=None if not session_mode else _session(document["session"], parsed_providers, session_table),
     )
 
 
-def _provider(name: Any, entry: Any) -> ProviderSettings:
+def _provider(name: Any, entry: Any, session_mode: bool = False) -> ProviderSettings:
     if not isinstance(name, str) or not PROVIDER_NAME.fullmatch(name):
         raise ConfigError("OAUTH_CONFIG.providers has a name that is not 1-32 characters of [a-z0-9-]")
     key = f"OAUTH_CONFIG.providers.{name}"
@@ -202,7 +206,7 @@ def _provider(name: Any, entry: Any) -> ProviderSettings:
         revoke_style=revoke_style if revoke_url is not None else None,
         refresh=refresh,
         pkce=pkce,
-        redirect_uris=frozenset(_redirect_uris(entry.get("redirect_uris"), f"{key}.redirect_uris")),
+        redirect_uris=frozenset(_redirect_uris(entry.get("redirect_uris"), f"{key}.redirect_uris", session_mode)),
         allow=_allow(entry.get("allow"), f"{key}.allow"),
     )
 
@@ -267,8 +271,9 @@ def _url(value: Any, key: str) -> str:
     raise ConfigError(rule)
 
 
-def _redirect_uris(value: Any, key: str) -> list[str]:
-    if not isinstance(value, list) or not value:
+def _redirect_uris(value: Any, key: str, may_be_empty: bool = False) -> list[str]:
+    """Non-empty, except in session mode: there the site's own redirect URI follows from the request's origin."""
+    if not isinstance(value, list) or not (value or may_be_empty):
         raise ConfigError(f"{key} must be a non-empty list of URLs")
     return [_url(uri, f"{key}[{index}]") for index, uri in enumerate(value)]
 
@@ -357,3 +362,133 @@ def _number(value: Any, key: str, *, maximum: float, zero_allowed: bool) -> floa
     if value < 0 or (value == 0 and not zero_allowed) or value > maximum:
         raise ConfigError(rule)
     return float(value)
+
+
+# -- Session mode (OAUTH_CONFIG.session) -------------------------------------------
+
+SESSION_TABLE_ENV = "OAUTH_SESSION_TABLE"
+API_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+HEADER_NAME = re.compile(r"[a-z0-9-]{1,64}")
+COOKIE_NAME = re.compile(r"__Host-[A-Za-z0-9_-]{1,64}")
+MAX_SESSION_SECONDS = 4380 * 3600
+
+
+@dataclass(frozen=True)
+class ApiRule:
+    """Methods and a path prefix of the provider's API that the proxy may call."""
+
+    methods: frozenset[str]
+    prefix: str
+
+    def allows(self, method: str, path: str) -> bool:
+        """Whole segments only: ``/user`` allows ``/user`` and ``/user/repos``, never ``/users``."""
+        if method not in self.methods:
+            return False
+        if self.prefix.endswith("/"):
+            return path.startswith(self.prefix) or path == self.prefix.rstrip("/")
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+
+@dataclass(frozen=True)
+class SessionProvider:
+    callback_path: str
+    """The site's redirect path for this provider; the site's origin comes with each request."""
+    userinfo_url: str | None
+    api_base_url: str | None
+    api_rules: tuple[ApiRule, ...]
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    table_name: str
+    cookie_name: str
+    csrf_header: str
+    origin_header: str
+    """Set by the distribution to the viewer's site origin; trusted because only it can invoke the function URL."""
+    origins: frozenset[str]
+    """Site origins accepted in ``origin_header``; empty: the one the distribution names."""
+    idle_seconds: int
+    max_seconds: int
+    expose_access_token: bool
+    providers: Mapping[str, SessionProvider]
+
+
+def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: str | None) -> SessionConfig:
+    key = "OAUTH_CONFIG.session"
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key} must be an object")
+    if table_name is None:
+        raise ConfigError(f"{SESSION_TABLE_ENV} is not set (session mode keeps its sessions in that DynamoDB table)")
+    cookie_name = value.get("cookie_name")
+    if not isinstance(cookie_name, str) or not COOKIE_NAME.fullmatch(cookie_name):
+        raise ConfigError(f"{key}.cookie_name must be a __Host- cookie name")
+    headers = {}
+    for name in ("csrf_header", "origin_header"):
+        header = value.get(name)
+        if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
+            raise ConfigError(f"{key}.{name} must be a lower-case header name")
+        headers[name] = header
+    max_seconds = _seconds(value.get("max_seconds"), f"{key}.max_seconds", MAX_SESSION_SECONDS)
+    idle_seconds = _seconds(value.get("idle_seconds"), f"{key}.idle_seconds", max_seconds)
+    expose = value.get("expose_access_token", False)
+    if not isinstance(expose, bool):
+        raise ConfigError(f"{key}.expose_access_token must be true or false")
+    entries = value.get("providers")
+    if not isinstance(entries, dict) or set(entries) != set(providers):
+        raise ConfigError(f"{key}.providers must have an entry for each provider")
+    return SessionConfig(
+        table_name=table_name,
+        cookie_name=cookie_name,
+        csrf_header=headers["csrf_header"],
+        origin_header=headers["origin_header"],
+        origins=frozenset(_origins_list(value.get("origins", []), f"{key}.origins")),
+        idle_seconds=idle_seconds,
+        max_seconds=max_seconds,
+        expose_access_token=expose,
+        providers={name: _session_provider(entry, f"{key}.providers.{name}") for name, entry in entries.items()},
+    )
+
+
+def _seconds(value: Any, key: str, maximum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 60 <= value <= maximum:
+        raise ConfigError(f"{key} must be a whole number of seconds from 60 to {maximum}")
+    return value
+
+
+def _origins_list(value: Any, key: str) -> list[str]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{key} must be a list of origins")
+    return [_origin(origin, f"{key}[{index}]") for index, origin in enumerate(value)]
+
+
+def _session_provider(entry: Any, key: str) -> SessionProvider:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{key} must be an object")
+    callback = entry.get("callback_path")
+    if not isinstance(callback, str) or not re.fullmatch(r"(/[A-Za-z0-9._~-]+)+", callback):
+        raise ConfigError(f"{key}.callback_path must be a path like /callback/github")
+    userinfo = entry.get("userinfo_url")
+    base = entry.get("api_base_url")
+    rules = entry.get("api_paths", [])
+    if not isinstance(rules, list) or (rules and base is None):
+        raise ConfigError(f"{key}.api_paths must be a list, and needs api_base_url")
+    return SessionProvider(
+        callback_path=callback,
+        userinfo_url=None if userinfo is None else _url(userinfo, f"{key}.userinfo_url"),
+        api_base_url=None if base is None else _url(base, f"{key}.api_base_url").rstrip("/"),
+        api_rules=tuple(_api_rule(rule, f"{key}.api_paths[{index}]") for index, rule in enumerate(rules)),
+    )
+
+
+def _api_rule(value: Any, key: str) -> ApiRule:
+    rule = f"{key} must be {{methods: [GET, ...], prefix: /path}}"
+    if not isinstance(value, dict):
+        raise ConfigError(rule)
+    methods, prefix = value.get("methods"), value.get("prefix")
+    if not isinstance(methods, list) or not methods or not all(m in API_METHODS for m in methods):
+        raise ConfigError(rule)
+    if not isinstance(prefix, str) or not prefix.startswith("/") or "//" in prefix or "%" in prefix or "\\" in prefix:
+        raise ConfigError(rule)
+    if any(part in (".", "..") for part in prefix.split("/")):
+        raise ConfigError(rule)
+    return ApiRule(frozenset(methods), prefix)

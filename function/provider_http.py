@@ -67,6 +67,15 @@ class ProviderAnswer:
     """The elements of a JSON array body (GitHub's lists, e.g. ``/user/emails``); None when it is not one."""
 
 
+@dataclass(frozen=True)
+class RawAnswer:
+    """An API answer as it came (session mode's proxy passes it on): status, headers, body bytes."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
 class _AttemptTrace:
     """Watches httpcore's trace events to tell whether a failure is safe to retry.
 
@@ -158,12 +167,31 @@ class ProviderClient:
         json_body: Mapping[str, Any] | None = None,
     ) -> ProviderAnswer:
         """One provider call; raises ExchangeError provider_timeout / provider_error."""
+        raw = self.send_raw(method, url, timeout=timeout, headers=headers, form=form, json_body=json_body)
+        content_type = raw.headers.get("content-type", "")
+        fields = parse_answer(content_type, raw.body)
+        items = parse_json_array(content_type, raw.body) if fields is None else None
+        return ProviderAnswer(raw.status, fields, items)
+
+    def send_raw(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        content: bytes | None = None,
+        max_bytes: int = MAX_ANSWER_BYTES,
+    ) -> RawAnswer:
+        """One call with the answer unparsed, cut off at ``max_bytes``; the same deadline and retry rules."""
         deadline = time.monotonic() + timeout
         retried = False
         while True:
             trace = _AttemptTrace()
             try:
-                return self._attempt(method, url, deadline, trace, headers, form, json_body)
+                return self._attempt(method, url, deadline, trace, headers, form, json_body, content, max_bytes)
             except (httpx.TimeoutException, _Deadline):
                 raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
             except httpx.HTTPError as exc:
@@ -186,7 +214,9 @@ class ProviderClient:
         headers: Mapping[str, str] | None,
         form: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
-    ) -> ProviderAnswer:
+        content: bytes | None,
+        max_bytes: int,
+    ) -> RawAnswer:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Deadline()
@@ -196,6 +226,7 @@ class ProviderClient:
             headers=headers,
             data=form,
             json=json_body,
+            content=content,
             timeout=remaining,
             extensions={"trace": trace},
         ) as response:
@@ -206,15 +237,12 @@ class ProviderClient:
             body = bytearray()
             for chunk in response.iter_raw():
                 body += chunk
-                if len(body) > MAX_ANSWER_BYTES:
-                    raise _too_large()
+                if len(body) > max_bytes:
+                    raise _too_large(max_bytes)
                 complete = expected is not None and response.num_bytes_downloaded >= expected
                 if not complete and time.monotonic() > deadline:
                     raise _Deadline()
-            content_type = response.headers.get("content-type", "")
-            fields = parse_answer(content_type, bytes(body))
-            items = parse_json_array(content_type, bytes(body)) if fields is None else None
-            return ProviderAnswer(response.status_code, fields, items)
+            return RawAnswer(response.status_code, response.headers, bytes(body))
 
 
 def _content_coded(headers: httpx.Headers) -> bool:
@@ -223,8 +251,8 @@ def _content_coded(headers: httpx.Headers) -> bool:
     return any(coding not in ("", "identity") for coding in codings)
 
 
-def _too_large() -> ExchangeError:
-    return ExchangeError("provider_error", log_detail=f"provider answer larger than {MAX_ANSWER_BYTES} bytes")
+def _too_large(max_bytes: int) -> ExchangeError:
+    return ExchangeError("provider_error", log_detail=f"provider answer larger than {max_bytes} bytes")
 
 
 def parse_answer(content_type: str, body: bytes) -> Mapping[str, Any] | None:

@@ -36,7 +36,7 @@ class ExchangeRequest:
     body: bytes | None
     """None when the transport could not decode the body (bad base64, ...)."""
     body_too_large: bool = False
-    """The transport saw a body certainly over MAX_BODY_BYTES, without decoding it."""
+    """The transport saw a body certainly over MAX_BODY_BYTES (``body`` may still hold it, for the API proxy)."""
     request_id: str = "-"
     seconds_left: float | None = None
     """Time before the platform stops the invocation, when known."""
@@ -71,7 +71,7 @@ class RequestNote:
 
 
 def error_response(error: ExchangeError) -> ExchangeResponse:
-    return ExchangeResponse(error.status, error.body(), {**RESPONSE_HEADERS, **error.headers})
+    return ExchangeResponse(error.status, error.body(), {**RESPONSE_HEADERS, **error.headers}, error.cookies)
 
 
 def json_payload(request: ExchangeRequest) -> Mapping[str, Any]:

@@ -112,6 +112,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     for flag, key, metavar, text in ALLOW_FLAGS:
         restrict.add_argument(flag, dest=key, action="append", metavar=metavar, help=f"{text} (repeatable)")
+    parser.add_argument(
+        "--session",
+        action="store_true",
+        help="session mode: the site serves the function under /api/ on its own origin (as CloudFront would, "
+        "checking x-amz-content-sha256 like origin access control), the browser holds only an HttpOnly cookie, "
+        "and sessions live in DynamoDB (moto)",
+    )
     return parser.parse_args(argv)
 
 
@@ -190,6 +197,7 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             cms=args.cms,
             cms_port=args.cms_port,
             cms_repo=args.cms_repo or CMS_REPO,
+            session=args.session,
             site_root=plan.site_root,
             log=log,
             verbose=args.verbose,
@@ -264,6 +272,9 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         f"  Function URL:     {stack.function_url}",
         f"  Secrets Manager:  {stack.secrets.endpoint} (moto)",
     ]
+    if stack.settings.session is not None:
+        lines[2] = f"  Function URL:     {stack.function_url} (AWS_IAM: only the site's /api/ reaches it)"
+        lines.append(f"  Session mode:     {stack.api_url}/ on the site, sessions in DynamoDB table {stack.session_table} (moto)")
     if not demo:
         lines.append(f"  Site folder:      {plan.site_root}")
     if stack.settings.extra_origins:

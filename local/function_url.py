@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from oauth_exchange.settings import FunctionUrlCors, Settings, function_url_cors
+from local.edge_proxy import SIGNATURE_HEADER
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
@@ -216,6 +217,7 @@ def map_result(result: Any) -> HttpResponse:
 
 
 _BAD_GATEWAY = HttpResponse(502, [("Content-Type", "application/json")], b"Internal Server Error")
+_FORBIDDEN = HttpResponse(403, [("Content-Type", "application/json")], b'{"Message":"Forbidden"}')
 _THROTTLED = HttpResponse(429, [("Content-Type", "application/json")], b'{"Message":"Rate Exceeded."}')
 
 
@@ -230,6 +232,13 @@ class _Handler(QuietHandler):
         emulator = self.server.emulator
         cors = emulator.cors
         request_id = str(uuid.uuid4())
+        if emulator.signing_key is not None:
+            # AWS_IAM auth: only the site's distribution (local.edge_proxy) signs requests.
+            signature = self.headers.get(SIGNATURE_HEADER, "")
+            del self.headers[SIGNATURE_HEADER]
+            if not secrets.compare_digest(signature.encode(), emulator.signing_key.encode()):
+                self._send(_FORBIDDEN, request_id)
+                return
         origin = self.headers.get("Origin")
         if self.command == "OPTIONS" and origin is not None and "Access-Control-Request-Method" in self.headers:
             headers = cors.preflight_headers(origin) if cors.allows(origin) else []
@@ -310,12 +319,15 @@ class FunctionUrlEmulator(LoopbackService):
         self.url_id = secrets.token_hex(16)
         self.function: Function | None = None
         self.cors = Cors(allow_origins=())
+        self.signing_key: str | None = None
         self._invocations: list[Invocation] = []
         self._lock = threading.Lock()
 
-    def serve(self, function: Function, cors: Cors) -> None:
+    def serve(self, function: Function, cors: Cors, signing_key: str | None = None) -> None:
+        """``signing_key``: the URL's auth is AWS_IAM, and only requests carrying this key are let in."""
         self.function = function
         self.cors = cors
+        self.signing_key = signing_key
         self._server.start("function-url")
 
     def __enter__(self) -> FunctionUrlEmulator:

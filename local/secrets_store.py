@@ -14,6 +14,7 @@ import select
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -61,6 +62,10 @@ class SecretsStore:
 
     def get_secret_value(self, arn: str) -> str:
         return self._client.get_secret_value(SecretId=arn)["SecretString"]
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for another service moto serves (session mode's DynamoDB)."""
+        return boto3.session.Session().client(service, endpoint_url=self.endpoint, region_name=REGION, **DUMMY_CREDENTIALS)
 
     def stop(self) -> None:
         """Close moto's stdin: it stops its server and exits."""

@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from oauth_exchange.settings import (
+    API_PATH,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
+    SESSION_KEY_ATTRIBUTE,
+    SESSION_TABLE_ENV,
+    SESSION_TTL_ATTRIBUTE,
     Settings,
     allowed_origins,
     callback_urls,
@@ -37,6 +41,7 @@ from local import decap_cms
 from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool
 from local.fake_github_repo import FakeRepository
+from local.edge_proxy import EdgeProxy
 from local.fake_provider import FakeProvider
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
@@ -115,6 +120,12 @@ class LocalStack:
     ``extra_providers`` adds providers by name next to GitHub (see
     ``ExtraProvider``), so a sign-in can choose between several, as a
     deployment with two or more providers does.
+
+    ``session`` runs session mode: the site serves ``/api/*`` from the
+    function URL as the distribution would (``local.edge_proxy``), the
+    function URL admits only that proxy, and sessions live in a DynamoDB
+    table in the same moto server. ``session`` may be True or the stack's
+    ``session`` object (``{"idleMinutes": ...}``).
     """
 
     def __init__(
@@ -136,6 +147,7 @@ class LocalStack:
         cms_port: int = 0,
         cms_repo: str = CMS_REPO,
         extra_providers: Mapping[str, ExtraProvider] | None = None,
+        session: bool | Mapping[str, Any] = False,
         log: Log | None = None,
         verbose: bool = False,
         site_root: Path = REPO / "site",
@@ -174,6 +186,7 @@ class LocalStack:
         self.cms_site: CmsAdminSite | None = None
         self.repository: FakeRepository | None = None
         self._cms_signing_keys: str | None = None
+        self._session = session
         self._log = log
         self._verbose = verbose
         self._site_root = site_root
@@ -220,6 +233,8 @@ class LocalStack:
             entries[PROVIDER] = self._start_fake_github(entries[PROVIDER], provider_port)
         if self._allow is not None:
             entries[PROVIDER]["allow"] = self._allow
+        if self._session:
+            self._config.setdefault("session", self._session)
         self.settings: Settings = load_settings({**self._config, "providers": entries}, set(entries))
         if self.provider is not None:
             self.provider.redirect_uris = redirect_uris(self.settings, self.site_origin, self.settings.provider(PROVIDER))
@@ -246,11 +261,18 @@ class LocalStack:
             log=self._log or _stderr,
         )
         self._exit.callback(self.containers.close)
-        self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
-        self.site.serve(self.settings, self.function_url)
-        if self.cms_site is not None:
-            api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
-            self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+        if self.settings.session is None:
+            self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
+            self.site.serve(self.settings, self.function_url)
+            if self.cms_site is not None:
+                api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
+                self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+            return
+        signing_key = secrets.token_urlsafe(32)
+        self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
+        self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
+        self._exit.callback(self.edge.close)
+        self.site.serve(self.settings, self.api_url, api=self.edge)
 
     def _serve_cms_repository(self, provider: FakeProvider) -> None:
         """The fake GitHub serves the CMS's repository, to the CMS origins, and redirects to the CMS callbacks."""
@@ -294,19 +316,34 @@ class LocalStack:
             "imageOrigins": [self.provider.base_url],
         }
 
+    @property
+    def api_url(self) -> str:
+        """Session mode: where the SPA calls the function, on its own origin."""
+        return self.site_origin + API_PATH
+
     def outputs(self) -> dict[str, Any]:
         """What ``pulumi stack output --json`` shows for a deployed stack, for this one."""
-        return {
+        session = self.settings.session is not None
+        outputs = {
             "siteUrl": self.site_url,
             "functionUrl": self.function_url,
             "callbackUrls": callback_urls(self.settings, self.site_origin),
             "secretArn": self.secret_arn,
-            "spaConfig": spa_config(self.settings, self.function_url),
+            "spaConfig": spa_config(self.settings, self.api_url if session else self.function_url),
         }
+        if session:
+            outputs["sessionTable"] = self.session_table
+        return outputs
 
     def _function_environment(self) -> dict[str, str]:
         """What the Pulumi program sets on the Lambda, plus what Lambda itself provides, pointed at moto."""
+        session: dict[str, str] = {}
+        if self.settings.session is not None:
+            self.session_table = f"{FUNCTION_NAME}-sessions-{secrets.token_hex(4)}"
+            _create_session_table(self.secrets.client("dynamodb"), self.session_table)
+            session = {SESSION_TABLE_ENV: self.session_table, "AWS_ENDPOINT_URL_DYNAMODB": self.secrets.endpoint}
         return {
+            **session,
             "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
@@ -355,3 +392,16 @@ class LocalStack:
         self._client_secrets[provider] = value
         document = client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys)
         self.secrets.put_secret_value(self.secret_arn, document)
+
+
+def _create_session_table(dynamodb: Any, name: str) -> None:
+    """Session mode's table, as the Pulumi program declares it: on demand, keyed by the cookie's hash, TTL on."""
+    dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": SESSION_KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": SESSION_KEY_ATTRIBUTE, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": SESSION_TTL_ATTRIBUTE}
+    )

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type
-from oauth_exchange.settings import Settings, config_js, render_index_html, site_security_headers
+from oauth_exchange.settings import API_PATH, Settings, config_js, render_index_html, site_security_headers
+from local.edge_proxy import EdgeProxy
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 
 class _SiteServer(LoopbackServer):
@@ -24,6 +25,8 @@ class _Handler(QuietHandler):
     server: _SiteServer
 
     def do_GET(self) -> None:
+        if self._proxied():
+            return
         site = self.server.site
         path = unquote(urlsplit(self.path).path)
         if path == "/config.js":
@@ -38,9 +41,25 @@ class _Handler(QuietHandler):
     do_HEAD = do_GET
 
     def _not_allowed(self) -> None:
+        if self._proxied():
+            return
         self._reply(405, b"Method Not Allowed\n", CONTENT_TYPES[".txt"], "no-store", [("Allow", "GET, HEAD")])
 
     do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _not_allowed
+
+    def _proxied(self) -> bool:
+        """Session mode: ``/api/*`` goes to the function URL, as the distribution's behaviour sends it."""
+        api = self.server.site.api
+        if api is None or not self.path.startswith(API_PATH + "/"):
+            return False
+        length = self.headers.get("Content-Length", "0")
+        body = self.rfile.read(int(length)) if length.isdigit() else b""
+        answer = api.forward(self.command, self.path, dict(self.headers.items()), body, "http")
+        site = self.server.site
+        security = site_security_headers(site.settings, site.function_origin)
+        headers = [(n, v) for n, v in answer.headers if n.lower() not in {h.lower() for h in security}]
+        self.send_body(answer.status, headers + list(security.items()), answer.body)
+        return True
 
     def _reply(
         self, status: int, body: bytes, media_type: str, cache: str, extra: list[tuple[str, str]] | None = None
@@ -60,14 +79,17 @@ class StaticSite(LoopbackService):
         self._server.site = self
         self.settings: Settings | None = None
         self.function_url = ""
+        self.api: EdgeProxy | None = None
 
     @property
     def function_origin(self) -> str:
         return self.function_url.rstrip("/")
 
-    def serve(self, settings: Settings, function_url: str) -> None:
+    def serve(self, settings: Settings, function_url: str, api: EdgeProxy | None = None) -> None:
+        """``api``: session mode, where ``function_url`` is the site's own ``/api`` and ``api`` forwards to the function."""
         self.settings = settings
         self.function_url = function_url
+        self.api = api
         self._server.start("static-site")
 
     def index_html(self) -> str:

@@ -1,7 +1,7 @@
 // The demo: sign-in buttons, the callback, a profile card and sign out,
 // all through oauth.js. It reads the generated config.js at run time, so a
 // missing or broken one becomes a message instead of a blank page.
-import { createOAuthClient, OAuthError } from "./oauth.js";
+import { createClient, OAuthError } from "./oauth.js";
 
 const $ = (id) => document.getElementById(id);
 const view = {
@@ -20,6 +20,9 @@ const view = {
   factProvider: $("fact-provider"),
   factScope: $("fact-scope"),
   factExpiry: $("fact-expiry"),
+  factExpiryLabel: $("fact-expiry-label"),
+  factKept: $("fact-kept"),
+  footerNote: $("footer-note"),
   signOut: $("sign-out"),
 };
 
@@ -113,16 +116,26 @@ function normalizeProfile(raw) {
   return { name, secondary, avatar };
 }
 
-function formatExpiry(session) {
+function formatExpiry(session, mode) {
   if (session.expiresAt === null) return "Never (valid until revoked)";
   const time = new Date(session.expiresAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (mode === "session") return `${time} unless used again`;
   return session.canRefresh ? `${time}, then refreshed automatically` : time;
+}
+
+// Session mode: the server keeps the tokens and the browser only an HttpOnly cookie.
+function describeMode(client) {
+  if (client.mode !== "session") return;
+  view.factExpiryLabel.textContent = "Session ends";
+  view.factKept.textContent = "On the server";
+  view.footerNote.textContent =
+    "The tokens stay with a serverless function on this site's own origin; this page holds only a cookie its scripts cannot read, so a reload or a new tab stays signed in.";
 }
 
 // The profile on the card, kept for redrawing it when a refresh renews the session.
 let shownProfile = null;
 
-function showSignedIn(session, provider, profile) {
+function showSignedIn(session, provider, profile, mode) {
   shownProfile = profile;
   view.signedOut.hidden = true;
   view.name.textContent = profile.name;
@@ -139,7 +152,7 @@ function showSignedIn(session, provider, profile) {
   }
   view.factProvider.textContent = provider.label;
   view.factScope.textContent = session.scope || "(none)";
-  view.factExpiry.textContent = formatExpiry(session);
+  view.factExpiry.textContent = formatExpiry(session, mode);
   view.signedIn.hidden = false;
   setBusy(false);
 }
@@ -209,7 +222,7 @@ async function loadProfile(client) {
   } catch (error) {
     if (!(error instanceof OAuthError && error.code === "unsupported_operation")) showError(error);
   }
-  showSignedIn(session, provider, profile);
+  showSignedIn(session, provider, profile, client.mode);
   setStatus(`Signed in as ${profile.name}.`);
 }
 
@@ -226,7 +239,7 @@ async function showRenewedSession(client, session) {
   }
   // Signed out or renewed again meanwhile: what is on screen is newer.
   if (client.session !== session) return;
-  showSignedIn(session, provider, profile);
+  showSignedIn(session, provider, profile, client.mode);
   if (failure && !(failure instanceof OAuthError && failure.code === "unsupported_operation")) showError(failure);
 }
 
@@ -244,7 +257,7 @@ async function main() {
     return;
   }
 
-  const client = createOAuthClient(config, {
+  const client = createClient(config, {
     onChange(session, error) {
       if (session !== null) {
         showRenewedSession(client, session);
@@ -257,6 +270,7 @@ async function main() {
     },
   });
   renderProviderButtons(client);
+  describeMode(client);
 
   view.signOut.addEventListener("click", async () => {
     const provider = client.providers.find((p) => p.name === client.session?.provider);
@@ -297,6 +311,18 @@ async function main() {
       showError(error);
       return;
     }
+    await loadProfile(client);
+    return;
+  }
+  // Session mode: a reload or another tab finds the server's session.
+  setStatus("Checking your session…");
+  let current = null;
+  try {
+    current = await client.getSession();
+  } catch (error) {
+    showError(error);
+  }
+  if (current) {
     await loadProfile(client);
     return;
   }

@@ -27,6 +27,8 @@ export interface ProviderConfig {
   readonly refresh?: boolean;
   /** true when the function can revoke this provider's tokens (POST /revoke). */
   readonly revoke?: boolean;
+  /** The provider's API, which fetch() calls (through /api/proxy in session mode); null when there is none. */
+  readonly apiBaseUrl?: string | null;
 }
 
 /** The generated config.js's default export (or the same object written by hand). */
@@ -47,12 +49,39 @@ export interface OAuthSession {
   readonly canRefresh: boolean;
 }
 
+/** config.js of a session-mode stack: the function is on the site's own origin and keeps the tokens. */
+export interface SessionModeConfig extends OAuthConfig {
+  readonly mode: "session";
+  readonly session: {
+    /** Where the function is served on this site, "/api". */
+    readonly apiPath: string;
+    /** The header every /api/ request carries (CSRF: other origins cannot send it). */
+    readonly csrfHeader: string;
+    /** Whether getAccessToken() may read the access token (GET /api/session/token). */
+    readonly exposeAccessToken: boolean;
+  };
+}
+
+/** A session-mode session, as the server describes it: it holds no token. */
+export interface SessionView {
+  readonly provider: string;
+  readonly scope: string;
+  /** When the session ends unless used again, in milliseconds since the epoch. */
+  readonly expiresAt: number | null;
+  /** Who signed in, from the provider's user-info answer (a few fields); null when unknown. */
+  readonly user: Readonly<Record<string, string | number>> | null;
+}
+
 /** Error codes the exchange function returns (see docs/http-api.md). */
 export type FunctionErrorCode =
   | "invalid_request"
   | "unsupported_grant_type"
   | "invalid_grant"
   | "origin_not_allowed"
+  | "not_signed_in"
+  | "csrf_rejected"
+  | "path_not_allowed"
+  | "session_unavailable"
   | "not_found"
   | "method_not_allowed"
   | "request_too_large"
@@ -75,7 +104,6 @@ export type ClientErrorCode =
   | "bad_response"
   | "unknown_provider"
   | "crypto_unavailable"
-  | "not_signed_in"
   | "session_expired"
   | "userinfo_failed";
 
@@ -122,6 +150,8 @@ export interface OAuthClientOptions {
 }
 
 export interface OAuthClient {
+  /** Which client this is: the tokens are in this page. */
+  readonly mode: "browser";
   /** The configured providers, frozen copies of config.providers. */
   readonly providers: readonly ProviderConfig[];
   /** The current session, or null when signed out. */
@@ -132,6 +162,10 @@ export interface OAuthClient {
   isCallback(): boolean;
   /** On the callback: check it and exchange the code; null when the URL is not a callback. */
   completeSignIn(): Promise<OAuthSession | null>;
+  /** The current session (in this client it lives in this page only, so a reload loses it). */
+  getSession(): Promise<OAuthSession | null>;
+  /** Call the provider's API (apiBaseUrl + path) with the access token: fetch's Response. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Renew the access token with the refresh token; on failure the session is forgotten. */
   refresh(): Promise<OAuthSession>;
   /** The current access token, refreshed first if it has expired. */
@@ -145,8 +179,43 @@ export interface OAuthClient {
   signOut(): Promise<SignOutResult>;
 }
 
+/** Session mode's client: the same calls as OAuthClient, with the tokens on the server. */
+export interface SessionClient {
+  /** Which client this is: the browser holds only an HttpOnly cookie. */
+  readonly mode: "session";
+  readonly providers: readonly ProviderConfig[];
+  /** The last session the server described, or null. */
+  readonly session: SessionView | null;
+  signIn(providerName: string): Promise<void>;
+  isCallback(): boolean;
+  /** On the callback: the same checks as OAuthClient; the server redeems the code and keeps the tokens. */
+  completeSignIn(): Promise<SessionView | null>;
+  /** The server's session for this browser (survives reloads and other tabs), or null. */
+  getSession(): Promise<SessionView | null>;
+  /**
+   * The provider's API through the site's proxy (path relative to apiBaseUrl, e.g. "/user"):
+   * fetch's Response. A body must be a string or bytes (its SHA-256 is sent with it).
+   */
+  fetch(path: string, init?: Omit<RequestInit, "body"> & { body?: string | ArrayBuffer | ArrayBufferView | null }): Promise<Response>;
+  /** Only with exposeAccessToken: the current short-lived access token; otherwise unsupported_operation. */
+  getAccessToken(): Promise<string>;
+  fetchUserInfo<Profile = Record<string, unknown>>(): Promise<Profile>;
+  /** The server revokes both tokens, deletes the session and clears the cookie. */
+  signOut(): Promise<SignOutResult>;
+}
+
 /** Build a client from config.js's object; throws TypeError when it lacks functionUrl or providers. */
 export function createOAuthClient(config: OAuthConfig, options?: OAuthClientOptions): OAuthClient;
+
+/** Build session mode's client; throws TypeError when config has no session section. */
+export function createSessionClient(config: SessionModeConfig, options?: OAuthClientOptions): SessionClient;
+
+/** The client config.js asks for: SessionClient in session mode, OAuthClient otherwise. */
+export function createClient(config: SessionModeConfig, options?: OAuthClientOptions): SessionClient;
+export function createClient(config: OAuthConfig, options?: OAuthClientOptions): OAuthClient | SessionClient;
+
+/** The hex SHA-256 of a request body, as CloudFront's origin access control signs it. */
+export function sha256Hex(bytes: Uint8Array): Promise<string>;
 
 /** The PKCE S256 transform of a 43-128 character verifier: BASE64URL(SHA-256(verifier)). */
 export function computeChallenge(verifier: string): Promise<string>;

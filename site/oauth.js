@@ -38,6 +38,12 @@
 // provider's token endpoint, even when a malicious provider forwards the user to an honest one with
 // this tab's state and PKCE challenge. After the callback the address bar shows the page the sign-in
 // started from, without the provider's answer.
+//
+// Session mode (config.mode === "session", see createSessionClient): the same calls, but the server keeps
+// the tokens and the browser only an HttpOnly cookie; `createClient(config)` picks the client config.js asks for.
+//   const client = createClient(config);
+//   await client.getSession();                 // survives reloads and tabs in session mode
+//   const response = await client.fetch("/user"); // the provider's API (through /api/proxy in session mode)
 
 const PENDING_KEY = "oauth-exchange:pending-sign-in";
 const CALLBACK_PARAMS = ["code", "state", "error", "error_description", "error_uri", "iss"];
@@ -78,6 +84,9 @@ const MESSAGES = {
   unknown_provider: "This provider is not configured.",
   crypto_unavailable: "This browser cannot sign in here: secure random numbers and SHA-256 need HTTPS (or localhost).",
   not_signed_in: "You are not signed in.",
+  csrf_rejected: "The sign-in service refused a request that did not come from this site's own pages.",
+  path_not_allowed: "This site may not call that part of the provider's API.",
+  session_unavailable: "Sessions cannot be read or stored right now. Please try again later.",
   session_expired: "Your session has expired. Please sign in again.",
   userinfo_failed: "Your profile could not be loaded from the provider.",
 };
@@ -131,6 +140,112 @@ export async function computeChallenge(verifier) {
   if (!globalThis.crypto?.subtle) throw new OAuthError("crypto_unavailable");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
   return base64url(new Uint8Array(digest));
+}
+
+/**
+ * Start a sign-in (both clients): a fresh state and PKCE verifier wait in this
+ * tab's storage, and the browser goes to the provider's authorize page.
+ */
+async function startSignIn(provider, { storage, location }) {
+  const state = randomString();
+  const verifier = provider.pkce === false ? null : randomString();
+  const redirectUri = location.origin + provider.callbackPath;
+  const url = new URL(provider.authorizeUrl);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("client_id", provider.clientId);
+  url.searchParams.set("redirect_uri", redirectUri);
+  if (provider.scopes?.length) url.searchParams.set("scope", provider.scopes.join(" "));
+  url.searchParams.set("state", state);
+  if (verifier !== null) {
+    url.searchParams.set("code_challenge", await computeChallenge(verifier));
+    url.searchParams.set("code_challenge_method", "S256");
+  }
+  // Where the user comes back to once the callback is handled.
+  const here = new URL(location.href);
+  const returnTo = here.pathname + here.search + here.hash;
+  // One attempt at a time per tab: a new attempt replaces (and so invalidates) the previous one.
+  storage.setItem(PENDING_KEY, JSON.stringify({ provider: provider.name, state, verifier, redirectUri, returnTo }));
+  location.assign(url.toString());
+}
+
+/** Whether the URL carries a provider's answer (code, state, error or iss). */
+function isCallbackUrl(location) {
+  const params = new URL(location.href).searchParams;
+  return params.has("code") || params.has("state") || params.has("error") || params.has("iss");
+}
+
+/** A same-origin path to come back to, or "/" (never another origin's URL). */
+function safeReturnPath(value) {
+  return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
+    ? value
+    : "/";
+}
+
+/**
+ * RFC 9207: a present `iss` must be the provider's issuer (or, for a provider without one, must not
+ * be another configured provider's); a provider that always sends `iss` must have sent it.
+ */
+function checkIssuer(providers, provider, iss) {
+  if (iss === null) {
+    if (provider.requireIss) throw new OAuthError("issuer_missing");
+    return;
+  }
+  if (provider.issuer) {
+    if (iss !== provider.issuer) throw new OAuthError("issuer_mismatch");
+  } else if (providers.some((p) => p.issuer && p.issuer === iss)) {
+    throw new OAuthError("issuer_mismatch");
+  }
+}
+
+/**
+ * The callback's code as the request that redeems it ({provider, code,
+ * redirect_uri, code_verifier?}), after every check against the attempt this
+ * tab started; null when the URL is not a callback. Both clients redeem
+ * codes only through this, so both get the mix-up defence: the path it landed
+ * on, its `state` and the pending attempt must name one provider.
+ * @throws {OAuthError}
+ */
+function takeCallback(providers, { storage, location, history }) {
+  if (!isCallbackUrl(location)) return null;
+  const url = new URL(location.href);
+  const params = new URLSearchParams(url.search);
+  const landedAt = url.origin + url.pathname;
+  const stored = storage.getItem(PENDING_KEY);
+  storage.removeItem(PENDING_KEY);
+  let pending = null;
+  try {
+    pending = stored === null ? null : JSON.parse(stored);
+  } catch {
+    pending = null;
+  }
+  // Before anything can fail: the code must not stay in the address bar, history or Referer.
+  for (const name of CALLBACK_PARAMS) url.searchParams.delete(name);
+  const leftover = url.search + url.hash;
+  history.replaceState(history.state, "", pending ? safeReturnPath(pending.returnTo) : url.pathname + leftover);
+
+  // No state at all is a forged callback too (login CSRF), whatever else it carries.
+  if (!params.has("state")) throw new OAuthError("state_mismatch");
+  if (!pending || typeof pending.state !== "string") throw new OAuthError("no_pending_sign_in");
+  // Exact match, checked before the provider's error so a forged answer cannot even show a message.
+  if (params.get("state") !== pending.state) throw new OAuthError("state_mismatch");
+  // The path it came back to must be the callback path of the provider this attempt went to.
+  const provider = providers.find((p) => p.callbackPath === new URL(landedAt).pathname) ?? null;
+  if (!provider || provider.name !== pending.provider || landedAt !== pending.redirectUri) {
+    throw new OAuthError("wrong_callback");
+  }
+  checkIssuer(providers, provider, params.get("iss"));
+
+  const error = params.get("error");
+  if (error !== null) {
+    const description = params.get("error_description") ?? error;
+    throw new OAuthError(error === "access_denied" ? "access_denied" : "authorization_error", { description });
+  }
+  const code = params.get("code");
+  if (!code) throw new OAuthError("invalid_callback");
+
+  const request = { provider: provider.name, code, redirect_uri: pending.redirectUri };
+  if (pending.verifier) request.code_verifier = pending.verifier;
+  return request;
 }
 
 /**
@@ -256,60 +371,12 @@ export function createOAuthClient(
    * @param {string} providerName a `name` from config.providers
    */
   async function signIn(providerName) {
-    const provider = providerConfig(providerName);
-    const state = randomString();
-    const verifier = provider.pkce === false ? null : randomString();
-    const redirectUri = location.origin + provider.callbackPath;
-    const url = new URL(provider.authorizeUrl);
-    url.searchParams.set("response_type", "code");
-    url.searchParams.set("client_id", provider.clientId);
-    url.searchParams.set("redirect_uri", redirectUri);
-    if (provider.scopes?.length) url.searchParams.set("scope", provider.scopes.join(" "));
-    url.searchParams.set("state", state);
-    if (verifier !== null) {
-      url.searchParams.set("code_challenge", await computeChallenge(verifier));
-      url.searchParams.set("code_challenge_method", "S256");
-    }
-    // Where the user comes back to once the callback is handled.
-    const here = new URL(location.href);
-    const returnTo = here.pathname + here.search + here.hash;
-    // One attempt at a time per tab: a new attempt replaces (and so invalidates) the previous one.
-    storage.setItem(PENDING_KEY, JSON.stringify({ provider: providerName, state, verifier, redirectUri, returnTo }));
-    location.assign(url.toString());
+    return startSignIn(providerConfig(providerName), { storage, location });
   }
 
   /** Whether the current URL carries a provider's answer (code, state, error or iss). */
   function isCallback() {
-    const params = new URL(location.href).searchParams;
-    return params.has("code") || params.has("state") || params.has("error") || params.has("iss");
-  }
-
-  /** A same-origin path to come back to, or "/" (never another origin's URL). */
-  function safeReturnPath(value) {
-    return typeof value === "string" && value.startsWith("/") && !value.startsWith("//") && !value.includes("\\")
-      ? value
-      : "/";
-  }
-
-  /** The provider whose callback path this is, or null. */
-  function providerAtPath(pathname) {
-    return config.providers.find((p) => p.callbackPath === pathname) ?? null;
-  }
-
-  /**
-   * RFC 9207: a present `iss` must be the provider's issuer (or, for a provider without one, must not
-   * be another configured provider's); a provider that always sends `iss` must have sent it.
-   */
-  function checkIssuer(provider, iss) {
-    if (iss === null) {
-      if (provider.requireIss) throw new OAuthError("issuer_missing");
-      return;
-    }
-    if (provider.issuer) {
-      if (iss !== provider.issuer) throw new OAuthError("issuer_mismatch");
-    } else if (config.providers.some((p) => p.issuer && p.issuer === iss)) {
-      throw new OAuthError("issuer_mismatch");
-    }
+    return isCallbackUrl(location);
   }
 
   /**
@@ -320,48 +387,11 @@ export function createOAuthClient(
    * @throws {OAuthError}
    */
   async function completeSignIn() {
-    if (!isCallback()) return null;
-    const url = new URL(location.href);
-    const params = new URLSearchParams(url.search);
-    const landedAt = url.origin + url.pathname;
-    const stored = storage.getItem(PENDING_KEY);
-    storage.removeItem(PENDING_KEY);
-    let pending = null;
-    try {
-      pending = stored === null ? null : JSON.parse(stored);
-    } catch {
-      pending = null;
-    }
-    // Before anything can fail: the code must not stay in the address bar, history or Referer.
-    for (const name of CALLBACK_PARAMS) url.searchParams.delete(name);
-    const leftover = url.search + url.hash;
-    history.replaceState(history.state, "", pending ? safeReturnPath(pending.returnTo) : url.pathname + leftover);
-
-    // No state at all is a forged callback too (login CSRF), whatever else it carries.
-    if (!params.has("state")) throw new OAuthError("state_mismatch");
-    if (!pending || typeof pending.state !== "string") throw new OAuthError("no_pending_sign_in");
-    // Exact match, checked before the provider's error so a forged answer cannot even show a message.
-    if (params.get("state") !== pending.state) throw new OAuthError("state_mismatch");
-    // The path it came back to must be the callback path of the provider this attempt went to.
-    const provider = providerAtPath(new URL(landedAt).pathname);
-    if (!provider || provider.name !== pending.provider || landedAt !== pending.redirectUri) {
-      throw new OAuthError("wrong_callback");
-    }
-    checkIssuer(provider, params.get("iss"));
-
-    const error = params.get("error");
-    if (error !== null) {
-      const description = params.get("error_description") ?? error;
-      throw new OAuthError(error === "access_denied" ? "access_denied" : "authorization_error", { description });
-    }
-    const code = params.get("code");
-    if (!code) throw new OAuthError("invalid_callback");
-
-    const request = { provider: provider.name, code, redirect_uri: pending.redirectUri };
-    if (pending.verifier) request.code_verifier = pending.verifier;
+    const request = takeCallback(config.providers, { storage, location, history });
+    if (request === null) return null;
     forget();
     const startedIn = generation;
-    return accept(provider.name, await callFunction("/token", request), startedIn);
+    return accept(request.provider, await callFunction("/token", request), startedIn);
   }
 
   /**
@@ -449,7 +479,27 @@ export function createOAuthClient(
     }
   }
 
+  /** The current session (null when signed out); in this client it lives in this page only. */
+  async function getSession() {
+    return session;
+  }
+
+  /**
+   * Call the provider's API (`apiBaseUrl` + `path`) with the access token;
+   * the answer is fetch's Response.
+   */
+  async function apiFetch(path, init = {}) {
+    if (!session) throw new OAuthError("not_signed_in");
+    const { apiBaseUrl } = providerConfig(session.provider);
+    if (!apiBaseUrl) throw new OAuthError("unsupported_operation", { description: "No apiBaseUrl configured." });
+    const token = await getAccessToken();
+    const headers = new Headers(init.headers);
+    headers.set("Authorization", `Bearer ${token}`);
+    return fetch(apiBaseUrl + path, { cache: "no-store", ...init, headers, credentials: "omit", referrerPolicy: "no-referrer" });
+  }
+
   return Object.freeze({
+    mode: "browser",
     providers: Object.freeze(config.providers.map((p) => Object.freeze({ ...p }))),
     get session() {
       return session;
@@ -457,9 +507,226 @@ export function createOAuthClient(
     signIn,
     isCallback,
     completeSignIn,
+    getSession,
+    fetch: apiFetch,
     refresh,
     getAccessToken,
     fetchUserInfo,
     signOut,
   });
+}
+
+/**
+ * The hex SHA-256 of a request body, as origin access control signs it.
+ * @param {Uint8Array} bytes
+ */
+export async function sha256Hex(bytes) {
+  if (!globalThis.crypto?.subtle) throw new OAuthError("crypto_unavailable");
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function bodyBytes(body) {
+  if (body === undefined || body === null) return null;
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  if (body instanceof ArrayBuffer) return new Uint8Array(body);
+  if (ArrayBuffer.isView(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+  throw new TypeError("in session mode a body is a string or bytes: its SHA-256 is sent with it");
+}
+
+/**
+ * Session mode (config.mode === "session"): the same shape as the browser
+ * client, but the tokens stay on the server. The browser holds only an
+ * HttpOnly cookie that page script cannot read; the session survives reloads
+ * and other tabs; the provider's API is reached through the site's own
+ * `/api/proxy/<provider>/...`.
+ *
+ * A session is { provider, scope, expiresAt (ms epoch: when it ends unless used again), user }.
+ * @param {object} config the generated config.js, with `session: {apiPath, csrfHeader, exposeAccessToken}`
+ * @param {object} [options] as for createOAuthClient
+ */
+export function createSessionClient(
+  config,
+  {
+    storage = globalThis.sessionStorage,
+    fetch = globalThis.fetch.bind(globalThis),
+    location = globalThis.location,
+    history = globalThis.history,
+    onChange = () => {},
+  } = {},
+) {
+  if (!config || !config.session || typeof config.session.apiPath !== "string" || !Array.isArray(config.providers)) {
+    throw new TypeError("config needs session.apiPath and providers: use the generated config.js of a session-mode stack");
+  }
+  const { apiPath, csrfHeader, exposeAccessToken } = config.session;
+  let session = null;
+
+  function providerConfig(name) {
+    const provider = config.providers.find((p) => p.name === name);
+    if (!provider) throw new OAuthError("unknown_provider", { description: `No provider named "${name}".` });
+    return provider;
+  }
+
+  /** One request to the site's own /api/: the CSRF header, the cookie, the body's SHA-256 for OAC. */
+  async function send(method, path, { body, headers: extra, signal } = {}) {
+    const headers = new Headers(extra);
+    headers.set(csrfHeader, "1");
+    const bytes = bodyBytes(body);
+    if (bytes !== null || method === "POST" || method === "PUT") {
+      headers.set("x-amz-content-sha256", await sha256Hex(bytes ?? new Uint8Array()));
+    }
+    try {
+      return await fetch(`${apiPath}${path}`, {
+        method,
+        headers,
+        body: bytes ?? undefined,
+        signal,
+        credentials: "same-origin",
+        cache: "no-store",
+        referrerPolicy: "no-referrer",
+      });
+    } catch (cause) {
+      throw new OAuthError("network_error", { cause });
+    }
+  }
+
+  async function call(method, path, payload) {
+    const init = payload === undefined ? {} : { body: JSON.stringify(payload), headers: { "Content-Type": "application/json" } };
+    const response = await send(method, path, init);
+    let answer;
+    try {
+      answer = await response.json();
+    } catch (cause) {
+      throw new OAuthError(response.ok ? "bad_response" : "server_error", { status: response.status, cause });
+    }
+    if (!response.ok || typeof answer?.error === "string") {
+      const code = typeof answer?.error === "string" ? answer.error : "server_error";
+      if (code === "not_signed_in") session = null;
+      throw new OAuthError(code, { description: String(answer?.error_description ?? ""), status: response.status });
+    }
+    return answer;
+  }
+
+  function accept(view) {
+    session = Object.freeze({
+      provider: view.provider,
+      scope: view.scope ?? "",
+      expiresAt: typeof view.expiresAt === "number" ? view.expiresAt : null,
+      user: view.user ?? null,
+    });
+    return session;
+  }
+
+  async function signIn(providerName) {
+    return startSignIn(providerConfig(providerName), { storage, location });
+  }
+
+  function isCallback() {
+    return isCallbackUrl(location);
+  }
+
+  /** On the callback: the same checks as the browser client, then the server redeems the code and keeps the tokens. */
+  async function completeSignIn() {
+    const request = takeCallback(config.providers, { storage, location, history });
+    if (request === null) return null;
+    session = null;
+    return accept(await call("POST", "/session", request));
+  }
+
+  /** The server's session for this browser (any tab), or null when there is none. */
+  async function getSession() {
+    try {
+      return accept(await call("GET", "/session"));
+    } catch (error) {
+      if (error instanceof OAuthError && error.code === "not_signed_in") return null;
+      throw error;
+    }
+  }
+
+  async function currentProvider() {
+    const current = session ?? (await getSession());
+    if (!current) throw new OAuthError("not_signed_in");
+    return current.provider;
+  }
+
+  /**
+   * Call the provider's API through the site's proxy: `path` is relative to
+   * the provider's API (e.g. "/user"); the server adds the token, refreshing
+   * it first when due. Only the stack's `apiPaths` pass. The answer is fetch's Response.
+   */
+  async function apiFetch(path, init = {}) {
+    const provider = await currentProvider();
+    const response = await send(init.method ?? "GET", `/proxy/${provider}${path}`, init);
+    if (response.status === 401 && response.headers.get("content-type")?.startsWith("application/json")) {
+      const answer = await response.clone().json().catch(() => null);
+      if (answer?.error === "not_signed_in") {
+        session = null;
+        onChange(null, new OAuthError("not_signed_in"));
+      }
+    }
+    return response;
+  }
+
+  /** The signed-in user's profile, fetched through the proxy from the provider's user-info URL. */
+  async function fetchUserInfo() {
+    const provider = providerConfig(await currentProvider());
+    const base = provider.apiBaseUrl;
+    if (!provider.userInfoUrl || !base || !provider.userInfoUrl.startsWith(`${base}/`)) {
+      if (session?.user) return session.user;
+      throw new OAuthError("unsupported_operation", { description: "The user-info URL is not under apiBaseUrl." });
+    }
+    const response = await apiFetch(provider.userInfoUrl.slice(base.length), { headers: { Accept: "application/json" } });
+    if (!response.ok) throw new OAuthError("userinfo_failed", { status: response.status, description: `HTTP ${response.status}` });
+    try {
+      return await response.json();
+    } catch (cause) {
+      throw new OAuthError("userinfo_failed", { description: "The user API did not answer JSON.", cause });
+    }
+  }
+
+  /** Only for stacks with `exposeAccessToken: true`: the current short-lived access token. */
+  async function getAccessToken() {
+    if (!exposeAccessToken) {
+      throw new OAuthError("unsupported_operation", { description: "This site keeps the access token on the server." });
+    }
+    return (await call("GET", "/session/token")).access_token;
+  }
+
+  /**
+   * End the session: the server revokes the tokens at the provider, deletes
+   * the session and clears the cookie (in every tab).
+   * @returns {Promise<{revoked: boolean, error: OAuthError|null}>}
+   */
+  async function signOut() {
+    session = null;
+    try {
+      const answer = await call("DELETE", "/session");
+      return { revoked: answer.revoked === true, error: null };
+    } catch (error) {
+      if (error instanceof OAuthError && error.code === "not_signed_in") return { revoked: false, error: null };
+      return { revoked: false, error };
+    }
+  }
+
+  return Object.freeze({
+    mode: "session",
+    providers: Object.freeze(config.providers.map((p) => Object.freeze({ ...p }))),
+    get session() {
+      return session;
+    },
+    signIn,
+    isCallback,
+    completeSignIn,
+    getSession,
+    fetch: apiFetch,
+    getAccessToken,
+    fetchUserInfo,
+    signOut,
+  });
+}
+
+/** The client config.js asks for: createSessionClient in session mode, createOAuthClient otherwise. */
+export function createClient(config, options) {
+  return config?.mode === "session" ? createSessionClient(config, options) : createOAuthClient(config, options);
 }

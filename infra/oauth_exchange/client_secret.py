@@ -33,13 +33,13 @@ KEY_ADMIN_ACTIONS = [
 KEY_USAGE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 
 
-def key_policy(partition: str, account_id: str, region: str) -> str:
-    """The account administers the key; it encrypts and decrypts only through Secrets Manager."""
+def key_policy(partition: str, account_id: str, region: str, dynamodb: bool = False) -> str:
+    """The account administers the key; it encrypts and decrypts only through Secrets Manager (and DynamoDB in session mode)."""
     root = f"arn:{partition}:iam::{account_id}:root"
     return json.dumps(
         {
             "Version": "2012-10-17",
-            "Statement": [
+            "Statement": [*([] if not dynamodb else _dynamodb_statements(root, account_id, region)),
                 {
                     "Sid": "AccountAdministersTheKey",
                     "Effect": "Allow",
@@ -66,6 +66,29 @@ def key_policy(partition: str, account_id: str, region: str) -> str:
     )
 
 
+def _dynamodb_statements(root: str, account_id: str, region: str) -> list[dict]:
+    """Session mode's table is encrypted with this key: DynamoDB may use it for callers of this account."""
+    return [
+        {
+            "Sid": "UseOnlyThroughDynamoDB",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": [*KEY_USAGE_ACTIONS, "kms:CreateGrant"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:CallerAccount": account_id}
+            },
+        },
+        {
+            "Sid": "DynamoDBDescribesTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": "dynamodb.amazonaws.com"},
+            "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
+            "Resource": "*",
+        },
+    ]
+
+
 @dataclass(frozen=True)
 class ClientSecretArgs:
     settings: Settings
@@ -74,6 +97,8 @@ class ClientSecretArgs:
     """Provider name to client secret, a secret Output straight from stack config."""
     cms_signing_keys: pulumi.Input[str] | None = None
     """CMS popup mode's cookie signing keys (a secret Output), stored in the same document."""
+    encrypts_sessions: bool = False
+    """Session mode: the key also encrypts the session table, through DynamoDB only."""
 
 
 class ClientSecret(pulumi.ComponentResource):
@@ -93,7 +118,7 @@ class ClientSecret(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=pulumi.Output.all(target.partition, target.account_id, target.region).apply(
-                lambda values: key_policy(*values)
+                lambda values: key_policy(*values, dynamodb=args.encrypts_sessions)
             ),
             opts=child,
         )

@@ -24,7 +24,11 @@ from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
 from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
 from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
 from oauth_exchange.packaging import Archive, PackagingError, build_archive
+from oauth_exchange.rate_limit import RateLimit, RateLimitArgs
+from oauth_exchange.session_edge import SessionEdge, SessionEdgeArgs
+from oauth_exchange.session_table import SessionTable, SessionTableArgs
 from oauth_exchange.settings import (
+    API_PATH,
     ConfigError,
     Settings,
     allowed_origins,
@@ -88,6 +92,9 @@ class OAuthExchange(pulumi.ComponentResource):
     cms_callback_urls: pulumi.Output[dict[str, list[str]]] | None
     """CMS popup mode: the function's callback URL per provider, to register at the provider."""
 
+    session_table_name: pulumi.Output[str] | None
+    """Session mode: the DynamoDB table holding the sessions (None in browser mode)."""
+
     def __init__(self, name: str, args: OAuthExchangeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -99,11 +106,14 @@ class OAuthExchange(pulumi.ComponentResource):
         target = args.target or deployment_target()
         archive = _archive(args)
 
-        self.site = None
-        site_origin: pulumi.Input[str] | None = args.site_origin
-        if args.site.deploy:
-            self.site = StaticSite(f"{name}-site", StaticSiteArgs(settings=settings, target=target, site=args.site), opts=child)
-            site_origin = self.site.origin
+        if settings.session is not None and not args.site.deploy:
+            raise StackConfigError(
+                ConfigError("session", "session mode serves /api/ on the stack's own site: it needs deploySite true")
+            )
+        if settings.session is not None and settings.cms is not None:
+            raise StackConfigError(
+                ConfigError("cms", "CMS popups open the function URL directly, which session mode makes private")
+            )
         cms_signing_key = (
             CmsSigningKey(f"{name}-cms-signing-key", CmsSigningKeyArgs(settings=settings), opts=child)
             if settings.cms
@@ -116,23 +126,37 @@ class OAuthExchange(pulumi.ComponentResource):
                 target=target,
                 client_secrets=args.client_secrets,
                 cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+                encrypts_sessions=settings.session is not None,
             ),
             opts=child,
         )
-        function = ExchangeFunction(
-            f"{name}-function",
-            ExchangeFunctionArgs(
-                settings=settings,
-                target=target,
-                archive=archive,
-                site_origin=site_origin,
-                secret_arn=client_secret.secret_arn,
-                key_arn=client_secret.key_arn,
-            ),
-            opts=child,
-        )
-        if self.site is not None:
-            self.site.publish(function.url)
+        self.site = None
+        self.session_table_name = None
+        site_origin: pulumi.Input[str] | None = args.site_origin
+        if settings.session is not None:
+            function, spa_url = self._session_mode(name, args, target, archive, client_secret)
+            site_origin = self.site.origin
+        else:
+            if args.site.deploy:
+                self.site = StaticSite(
+                    f"{name}-site", StaticSiteArgs(settings=settings, target=target, site=args.site), opts=child
+                )
+                site_origin = self.site.origin
+            function = ExchangeFunction(
+                f"{name}-function",
+                ExchangeFunctionArgs(
+                    settings=settings,
+                    target=target,
+                    archive=archive,
+                    site_origin=site_origin,
+                    secret_arn=client_secret.secret_arn,
+                    key_arn=client_secret.key_arn,
+                ),
+                opts=child,
+            )
+            spa_url = function.url
+            if self.site is not None:
+                self.site.publish(function.url)
 
         origin = pulumi.Output.from_input(site_origin)
         site = args.site
@@ -140,8 +164,8 @@ class OAuthExchange(pulumi.ComponentResource):
         self.secret_arn = client_secret.secret_arn
         self.origins = origin.apply(lambda value: allowed_origins(settings, value))
         self.callback_urls = origin.apply(lambda value: callback_urls(settings, value))
-        self.spa_config = function.url.apply(lambda url: spa_config(settings, url))
-        self.config_js = function.url.apply(lambda url: config_js(settings, url))
+        self.spa_config = spa_url.apply(lambda url: spa_config(settings, url))
+        self.config_js = spa_url.apply(lambda url: config_js(settings, url))
         self.connect_src = function.url.apply(lambda url: connect_sources(settings, site, url.rstrip("/")))
         self.cms_base_url = function.url.apply(cms_base_url) if settings.cms else None
         self.cms_callback_urls = (
@@ -156,3 +180,53 @@ class OAuthExchange(pulumi.ComponentResource):
                 "spa_config": self.spa_config,
             }
         )
+
+    def _session_mode(
+        self, name: str, args: OAuthExchangeArgs, target: Target, archive: Archive, client_secret: ClientSecret
+    ) -> tuple[ExchangeFunction, pulumi.Output[str]]:
+        """Tokens stay in AWS: the function comes first (its URL is an origin of the distribution), behind OAC.
+
+        Without a custom domain the distribution tells the function the site's origin with each request;
+        with one, the origin is known from config.
+        """
+        child = pulumi.ResourceOptions(parent=self)
+        settings, site = args.settings, args.site
+        sessions = SessionTable(f"{name}-sessions", SessionTableArgs(key_arn=client_secret.key_arn), opts=child)
+        function = ExchangeFunction(
+            f"{name}-function",
+            ExchangeFunctionArgs(
+                settings=settings,
+                target=target,
+                archive=archive,
+                site_origin=site.custom_domain.origin if site.custom_domain is not None else None,
+                secret_arn=client_secret.secret_arn,
+                key_arn=client_secret.key_arn,
+                session_table_name=sessions.name,
+                session_table_arn=sessions.arn,
+            ),
+            opts=child,
+        )
+        edge = SessionEdge(
+            f"{name}-edge", SessionEdgeArgs(function_url=function.url, function_name=function.function_name), opts=child
+        )
+        rate_limit = (
+            None
+            if settings.rate_limit is None
+            else RateLimit(f"{name}-rate-limit", RateLimitArgs(settings.rate_limit), opts=child)
+        )
+        self.site = StaticSite(
+            f"{name}-site",
+            StaticSiteArgs(
+                settings=settings,
+                target=target,
+                site=site,
+                api=edge.site_api,
+                web_acl_arn=None if rate_limit is None else rate_limit.web_acl_arn,
+            ),
+            opts=child,
+        )
+        edge.admit(self.site.distribution_arn)
+        api_url = self.site.origin.apply(lambda origin: origin + API_PATH)
+        self.site.publish(api_url)
+        self.session_table_name = sessions.name
+        return function, api_url

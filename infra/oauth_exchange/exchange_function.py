@@ -14,18 +14,25 @@ from oauth_exchange.settings import (
     Settings,
     function_config_json,
     function_url_cors,
+    SESSION_TABLE_ENV,
 )
 from oauth_exchange.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"
 
 
-def role_policy(log_group_arn: str, secret_arn: str, key_arn: str, region: str) -> str:
-    """Write its own logs, read its one secret, decrypt with its one key only via Secrets Manager."""
+def role_policy(
+    log_group_arn: str, secret_arn: str, key_arn: str, region: str, table_arn: str | None = None, table_name: str | None = None
+) -> str:
+    """Write its own logs, read its one secret, decrypt with its one key only via Secrets Manager.
+
+    In session mode also: read and write its one table, and decrypt with the key only via DynamoDB, for that table.
+    """
     return json.dumps(
         {
             "Version": "2012-10-17",
             "Statement": [
+                *([] if table_arn is None or table_name is None else _session_statements(table_arn, table_name, key_arn, region)),
                 {
                     "Sid": "WriteOwnLogs",
                     "Effect": "Allow",
@@ -56,6 +63,28 @@ def role_policy(log_group_arn: str, secret_arn: str, key_arn: str, region: str) 
     )
 
 
+SESSION_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+"""Exactly the calls ``function/session_store.py`` makes."""
+
+
+def _session_statements(table_arn: str, table_name: str, key_arn: str, region: str) -> list[dict]:
+    return [
+        {"Sid": "ReadWriteSessions", "Effect": "Allow", "Action": SESSION_TABLE_ACTIONS, "Resource": table_arn},
+        {
+            "Sid": "DecryptSessions",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key_arn,
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"dynamodb.{region}.amazonaws.com",
+                    "kms:EncryptionContext:aws:dynamodb:tableName": table_name,
+                }
+            },
+        },
+    ]
+
+
 ASSUME_ROLE_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -74,20 +103,29 @@ class ExchangeFunctionArgs:
     archive: Archive
     site_origin: pulumi.Input[str] | None
     """The SPA's own origin (``https://<distribution or custom domain>``): CORS and redirect URIs derive from it.
-    None when the stack deploys no site: then ``settings.extra_origins`` are the only origins."""
+
+    None when the stack deploys no site (then ``settings.extra_origins`` are the only origins), and in
+    session mode without a custom domain: the distribution is created after the function (the function
+    URL is its origin), and tells the function the site's origin with each request.
+    """
     secret_arn: pulumi.Input[str]
     key_arn: pulumi.Input[str]
+    session_table_name: pulumi.Input[str] | None = None
+    """Session mode: the function serves /api/ behind the distribution (AWS_IAM, no CORS) and keeps sessions here."""
+    session_table_arn: pulumi.Input[str] | None = None
 
 
 class ExchangeFunction(pulumi.ComponentResource):
     """Turns authorization codes into tokens for the SPA; callable only from the allowed origins' browsers."""
 
     url: pulumi.Output[str]
+    function_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ExchangeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:ExchangeFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
+        session_mode = args.session_table_name is not None
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
@@ -99,9 +137,9 @@ class ExchangeFunction(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(log_group.arn, args.secret_arn, args.key_arn, args.target.region).apply(
-                lambda values: role_policy(*values)
-            ),
+            policy=pulumi.Output.all(
+                log_group.arn, args.secret_arn, args.key_arn, args.target.region, args.session_table_arn, args.session_table_name
+            ).apply(lambda values: role_policy(*values)),
             opts=child,
         )
 
@@ -111,6 +149,8 @@ class ExchangeFunction(pulumi.ComponentResource):
             ),
             "OAUTH_CLIENT_SECRETS_ARN": args.secret_arn,
         }
+        if session_mode:
+            environment[SESSION_TABLE_ENV] = args.session_table_name
         function = aws.lambda_.Function(
             f"{name}-function",
             description="Exchanges OAuth authorization codes for tokens on behalf of the static site",
@@ -129,6 +169,15 @@ class ExchangeFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        if session_mode:
+            # Only the site's distribution may invoke it (SessionEdge.admit), and only on the site's origin: no CORS.
+            function_url = aws.lambda_.FunctionUrl(
+                f"{name}-url", function_name=function.name, authorization_type="AWS_IAM", opts=child
+            )
+            self.url = function_url.function_url
+            self.function_name = function.name
+            self.register_outputs({"url": self.url})
+            return
         cors = pulumi.Output.from_input(args.site_origin).apply(lambda origin: function_url_cors(settings, origin))
         function_url = aws.lambda_.FunctionUrl(
             f"{name}-url",
@@ -161,4 +210,5 @@ class ExchangeFunction(pulumi.ComponentResource):
         )
 
         self.url = function_url.function_url
+        self.function_name = function.name
         self.register_outputs({"url": self.url})

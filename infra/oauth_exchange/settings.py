@@ -46,6 +46,7 @@ _PROVIDER_KEYS = frozenset(
         "oidcUserInfoUrl",
         "issuer",
         "requireIss",
+        "apiPaths",
     }
 )
 # Characters that could end an HTML attribute, open a tag, or end or split a CSP directive or policy.
@@ -94,6 +95,8 @@ class Provider(Preset):
     refresh: bool
     allow: AllowList = AllowList()
     """The sign-in access policy; ``scopes`` already include what checking it needs."""
+    api_paths: tuple[ApiPath, ...] = ()
+    """Session mode's proxy allow-list: the methods and path prefixes of ``api_base_url`` the SPA may call."""
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,19 @@ class Settings:
     price_class: str = "PriceClass_100"
     cms: CmsSettings | None = None
     """CMS popup mode (``oauth-exchange:cms``); None when off."""
+    session: SessionSettings | None = None
+    """Session mode (tokens kept server-side, cookie sessions on the site's origin); None is browser mode."""
+    rate_limit: int | None = None
+    """Requests per 5 minutes per IP to ``/api/*`` before the edge blocks them (AWS WAF); None: no limit."""
 
     @property
     def lambda_timeout_seconds(self) -> int:
-        """Room for two provider calls (secret re-read after a rotation) and the secret fetch."""
-        return min(900, math.ceil(2 * self.timeout_seconds) + 5)
+        """Room for two provider calls (secret re-read after a rotation) and the secret fetch.
+
+        Session mode adds a refresh before a proxied call and a few DynamoDB calls (each bounded to ~3 s).
+        """
+        session = 0 if self.session is None else math.ceil(self.timeout_seconds) + 10
+        return min(900, math.ceil(2 * self.timeout_seconds) + 5 + session)
 
     def provider(self, name: str) -> Provider:
         for provider in self.providers:
@@ -313,7 +324,9 @@ def _provider(name: str, entry: Any) -> Provider:
     label = check_label(f"{key}.label", pick("label", preset.label if preset else name))
     access_check = preset.access_check if preset else ("github" if revoke_style == "github" else "oidc")
     api_base = pick("apiBaseUrl", preset.api_base_url if preset else None)
-    api_base_url = None if api_base is None else check_url(f"{key}.apiBaseUrl", api_base).rstrip("/")
+    api_base_url = None if api_base is None else _api_base_url(f"{key}.apiBaseUrl", api_base)
+    checked_userinfo = None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url)
+    api_paths = _api_paths(f"{key}.apiPaths", entry.get("apiPaths"), api_base_url, checked_userinfo)
     oidc_userinfo = pick("oidcUserInfoUrl", preset.oidc_userinfo_url if preset else userinfo_url)
     oidc_userinfo_url = None if oidc_userinfo is None else check_url(f"{key}.oidcUserInfoUrl", oidc_userinfo)
     allow = _allow(f"{key}.allow", entry.get("allow"), access_check, label)
@@ -347,6 +360,7 @@ def _provider(name: str, entry: Any) -> Provider:
         allow=allow,
         issuer=issuer,
         require_iss=require_iss,
+        api_paths=api_paths,
     )
 
 
@@ -553,6 +567,7 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
     allowed_retention = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
     if retention not in allowed_retention:
         raise ConfigError("logRetentionDays", f"CloudWatch accepts only {', '.join(map(str, allowed_retention))}")
+    session = _session(values.get("session"))
     return Settings(
         providers=providers,
         extra_origins=extra,
@@ -564,6 +579,8 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         log_retention_days=retention,
         price_class=price_class,
         cms=_cms_settings(values.get("cms"), providers),
+        session=session,
+        rate_limit=_rate_limit(values.get("rateLimit"), session),
     )
 
 
@@ -594,7 +611,7 @@ def callback_path(settings: Settings, provider: Provider) -> str:
     return f"{settings.callback_path}/{provider.name}"
 
 
-def redirect_uris(settings: Settings, site_origin: str, provider: Provider) -> list[str]:
+def redirect_uris(settings: Settings, site_origin: str | None, provider: Provider) -> list[str]:
     """The provider's callback URL on each allowed origin: register these at that provider (RFC 9700 §4.4)."""
     path = callback_path(settings, provider)
     return [origin + path for origin in allowed_origins(settings, site_origin)]
@@ -617,13 +634,13 @@ def client_secrets_json(settings: Settings, secrets: Mapping[str, Any], cms_sign
     return json.dumps(document, sort_keys=True)
 
 
-def function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
+def function_config(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> dict[str, Any]:
     """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md).
 
     ``function_origin``: the function's own origin when known in advance (the
     local stack); on AWS the function takes it from the request's domain.
     """
-    return {
+    config = {
         **cms_function_config(settings, site_origin, function_origin),
         "providers": {
             p.name: {
@@ -643,6 +660,9 @@ def function_config(settings: Settings, site_origin: str, function_origin: str |
         "timeout_seconds": settings.timeout_seconds,
         "secret_cache_seconds": settings.secret_cache_seconds,
     }
+    if settings.session is not None:
+        config["session"] = session_function_config(settings, site_origin)
+    return config
 
 
 def _allow_entry(provider: Provider) -> dict[str, Any]:
@@ -655,7 +675,7 @@ FUNCTION_LOG_LEVEL = "INFO"
 """How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
 
 
-def function_config_json(settings: Settings, site_origin: str, function_origin: str | None = None) -> str:
+def function_config_json(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> str:
     return json.dumps(function_config(settings, site_origin, function_origin), sort_keys=True, separators=(",", ":"))
 
 
@@ -710,7 +730,7 @@ def cms_callback_urls(settings: Settings, function_url: str) -> dict[str, str]:
 
 def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
     """What the SPA needs to start a sign-in; nothing in it is secret."""
-    return {
+    config: dict[str, Any] = {
         "functionUrl": check_url("function URL", function_url).rstrip("/"),
         "providers": [
             {
@@ -726,10 +746,19 @@ def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
                 "revoke": p.revoke_url is not None,
                 "issuer": p.issuer,
                 "requireIss": p.require_iss,
+                "apiBaseUrl": p.api_base_url,
             }
             for p in settings.providers
         ],
     }
+    if settings.session is not None:
+        config["mode"] = "session"
+        config["session"] = {
+            "apiPath": API_PATH,
+            "csrfHeader": CSRF_HEADER_LABEL,
+            "exposeAccessToken": settings.session.expose_access_token,
+        }
+    return config
 
 
 def config_js(settings: Settings, function_url: str) -> str:
@@ -781,7 +810,11 @@ def connect_policy(settings: Settings, function_origin: str) -> str:
     function URL. This second policy, set in ``index.html``, is built after
     both exist; browsers enforce every policy, so the intersection is exact.
     """
+    if settings.session is not None:
+        # Session mode: the SPA talks only to /api/ on its own origin; provider APIs go through the proxy.
+        return "connect-src 'self'"
     connect = [function_origin, *(_origin_of(p.userinfo_url) for p in settings.providers if p.userinfo_url)]
+    connect += [_origin_of(p.api_base_url) for p in settings.providers if p.api_base_url]
     return "connect-src " + " ".join(["'self'", *dict.fromkeys(connect)])
 
 
@@ -804,3 +837,167 @@ def function_url_origin_pattern(region: str) -> str:
     if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
         raise ConfigError("aws:region", f"{region!r} is not an AWS region name")
     return f"https://*.lambda-url.{region}.on.aws"
+
+
+# -- Session mode ----------------------------------------------------------------
+#
+# The function serves the SPA's own origin under API_PATH (a CloudFront
+# behaviour in front of the function URL), keeps the tokens in DynamoDB and
+# gives the browser only an HttpOnly cookie. These names are shared by the
+# distribution (what it forwards), the function (what it reads) and the local
+# stack (which plays the distribution).
+
+API_PATH = "/api"
+SESSION_COOKIE = "__Host-oauth-exchange"
+"""``__Host-``: the browser keeps it to this exact origin, path ``/``, HTTPS only."""
+CSRF_HEADER_LABEL = "X-OAuth-Exchange"
+CSRF_HEADER = CSRF_HEADER_LABEL.lower()
+"""Every ``/api/`` request carries it; another origin cannot send it without a CORS preflight, which ``/api/`` never answers."""
+SITE_ORIGIN_HEADER = "x-oauth-exchange-site-origin"
+"""Set by the distribution (a CloudFront Function on the viewer's ``Host``), replacing whatever the viewer sent."""
+CONTENT_SHA256_HEADER = "x-amz-content-sha256"
+"""What origin access control signs a body with: the SPA sends the SHA-256 of every body it sends."""
+SESSION_TABLE_ENV = "OAUTH_SESSION_TABLE"
+SESSION_KEY_ATTRIBUTE = "id"
+"""The table's partition key: the SHA-256 (hex) of the cookie value."""
+SESSION_TTL_ATTRIBUTE = "expires_at"
+"""Epoch seconds after which DynamoDB may delete the item (the function refuses it from then on anyway)."""
+API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+API_FORWARDED_HEADERS = (
+    CSRF_HEADER,
+    SITE_ORIGIN_HEADER,
+    "origin",
+    "sec-fetch-site",
+    "content-type",
+    "accept",
+    "if-none-match",
+    "if-modified-since",
+    "x-github-api-version",
+)
+"""The viewer headers the distribution passes to the function (plus the session cookie and the query)."""
+DEFAULT_IDLE_MINUTES = 8 * 60
+DEFAULT_MAX_HOURS = 30 * 24
+MAX_SESSION_HOURS = 4380
+"""Six months: a GitHub App's refresh token lives that long; a session cannot outlive it."""
+RATE_LIMIT_RANGE = (10, 2_000_000_000)
+"""What AWS WAF accepts for a rate-based rule's limit (requests per evaluation window)."""
+_SESSION_KEYS = frozenset({"idleMinutes", "maxHours", "exposeAccessToken"})
+_API_PATH_PREFIX = re.compile(r"/|(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+/?")
+
+
+@dataclass(frozen=True)
+class ApiPath:
+    """One entry of a provider's ``apiPaths``: methods and a path prefix under ``apiBaseUrl``."""
+
+    methods: tuple[str, ...]
+    prefix: str
+    """Matches itself and what lies below it by whole segments: ``/user`` matches ``/user`` and ``/user/repos``, never ``/users``."""
+
+    def text(self) -> str:
+        return f"{','.join(self.methods)} {self.prefix}"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """``oauth-exchange:session``: how long a cookie session lives, and whether the SPA may see the access token."""
+
+    idle_minutes: int = DEFAULT_IDLE_MINUTES
+    max_hours: int = DEFAULT_MAX_HOURS
+    expose_access_token: bool = False
+
+
+def _api_base_url(key: str, value: Any) -> str:
+    url = check_url(key, value)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(key, f"{url!r} must be a base URL without a query or fragment, e.g. https://api.github.com")
+    return url.rstrip("/")
+
+
+def _api_paths(key: str, value: Any, api_base_url: str | None, userinfo_url: str | None) -> tuple[ApiPath, ...]:
+    """The proxy allow-list; by default only the user-info path, when it lies under ``apiBaseUrl``."""
+    if value is None:
+        if api_base_url is None or userinfo_url is None or not userinfo_url.startswith(api_base_url + "/"):
+            return ()
+        return (ApiPath(("GET",), urlsplit(userinfo_url).path[len(urlsplit(api_base_url).path) :]),)
+    if api_base_url is None:
+        raise ConfigError(key, "needs apiBaseUrl: the allowed paths are relative to it")
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(key, 'must be a list like ["GET /user", "GET,POST /repos/"]')
+    return tuple(_api_path(f"{key}[{index}]", item) for index, item in enumerate(value))
+
+
+def _api_path(key: str, value: Any) -> ApiPath:
+    rule = 'must be "<METHOD>[,<METHOD>...] <path prefix>", e.g. "GET /user" or "GET,POST /repos/"'
+    if not isinstance(value, str) or len(value.split()) != 2:
+        raise ConfigError(key, rule)
+    methods_text, prefix = value.split()
+    methods = tuple(dict.fromkeys(m.strip().upper() for m in methods_text.split(",")))
+    unknown = [m for m in methods if m not in API_METHODS]
+    if not methods or unknown:
+        raise ConfigError(key, f"methods must be among {', '.join(API_METHODS)}")
+    if not _API_PATH_PREFIX.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+        raise ConfigError(key, f"{prefix!r} is not a plain path prefix starting with / (no ., .., // or %-escapes)")
+    return ApiPath(methods, prefix)
+
+
+def _session(value: Any) -> SessionSettings | None:
+    """``session``: absent or false is browser mode; true or an object turns session mode on."""
+    if value is None or value is False or (isinstance(value, str) and value.lower() in ("", "false")):
+        return None
+    if value is True or (isinstance(value, str) and value.lower() == "true"):
+        return SessionSettings()
+    if not isinstance(value, Mapping):
+        raise ConfigError("session", "must be true, false or an object like {idleMinutes: 480, maxHours: 720}")
+    unknown = sorted(set(value) - _SESSION_KEYS)
+    if unknown:
+        raise ConfigError(f"session.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_SESSION_KEYS))}")
+    max_hours = _number("session.maxHours", value.get("maxHours"), DEFAULT_MAX_HOURS, 1, MAX_SESSION_HOURS)
+    idle = _number("session.idleMinutes", value.get("idleMinutes"), min(DEFAULT_IDLE_MINUTES, max_hours * 60), 5, max_hours * 60)
+    return SessionSettings(
+        idle_minutes=idle,
+        max_hours=max_hours,
+        expose_access_token=_bool("session.exposeAccessToken", value.get("exposeAccessToken"), False),
+    )
+
+
+def _rate_limit(value: Any, session: SessionSettings | None) -> int | None:
+    if value is None or value == "":
+        return None
+    low, high = RATE_LIMIT_RANGE
+    limit = _number("rateLimit", value, 0, low, high)
+    if session is None:
+        raise ConfigError("rateLimit", "limits /api/* at the edge, which exists only in session mode; set session too")
+    return limit
+
+
+def session_function_config(settings: Settings, site_origin: str | None) -> dict[str, Any]:
+    """``OAUTH_CONFIG.session``: what the function needs to serve ``/api/``.
+
+    ``origins`` lists the site origins the function accepts in the
+    distribution's ``SITE_ORIGIN_HEADER``; empty means the one the
+    distribution names (on AWS without a custom domain the distribution's
+    own domain cannot be known before it exists, and only it can invoke the
+    function URL). Redirect URIs are that origin plus each provider's
+    callback path.
+    """
+    assert settings.session is not None
+    return {
+        "cookie_name": SESSION_COOKIE,
+        "csrf_header": CSRF_HEADER,
+        "origin_header": SITE_ORIGIN_HEADER,
+        "origins": [] if site_origin is None else [check_origin("site origin", site_origin)],
+        "idle_seconds": settings.session.idle_minutes * 60,
+        "max_seconds": settings.session.max_hours * 3600,
+        "expose_access_token": settings.session.expose_access_token,
+        "providers": {
+            p.name: {
+                "callback_path": callback_path(settings, p),
+                "userinfo_url": p.userinfo_url,
+                "api_base_url": p.api_base_url,
+                "api_paths": [{"methods": list(a.methods), "prefix": a.prefix} for a in p.api_paths],
+            }
+            for p in settings.providers
+        },
+    }
+

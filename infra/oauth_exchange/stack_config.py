@@ -30,7 +30,7 @@ from oauth_exchange.site_settings import (
     load_site_settings,
 )
 
-OBJECT_KEYS = ("providers", "extraOrigins", "cms")
+OBJECT_KEYS = ("providers", "extraOrigins", "cms", "session")
 SCALAR_KEYS = (
     "callbackPath",
     "timeoutSeconds",
@@ -39,6 +39,7 @@ SCALAR_KEYS = (
     "reservedConcurrency",
     "logRetentionDays",
     "priceClass",
+    "rateLimit",
 )
 SECRETS_KEY = "clientSecrets"
 SITE_OBJECT_KEYS = (CUSTOM_DOMAIN_KEY, CSP_KEY)

@@ -24,6 +24,7 @@ from oauth_exchange.site_settings import (
     site_origin,
     site_security_headers,
 )
+from oauth_exchange.session_edge import SiteApi
 from oauth_exchange.stack_config import Target
 
 CACHING_OPTIMIZED_POLICY_ID = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -111,6 +112,10 @@ class StaticSiteArgs:
     target: Target
     site: SiteSettings = field(default_factory=SiteSettings)
     """Which SPA folder is published (``site.site_dir``), on which domain, with which CSP additions."""
+    api: SiteApi | None = None
+    """Session mode: ``/api/*`` goes to the function URL."""
+    web_acl_arn: pulumi.Input[str] | None = None
+    """An AWS WAF web ACL (``rateLimit``) in front of the distribution."""
 
 
 class StaticSite(pulumi.ComponentResource):
@@ -120,6 +125,7 @@ class StaticSite(pulumi.ComponentResource):
     distribution_id: pulumi.Output[str]
     distribution_domain: pulumi.Output[str]
     """``<id>.cloudfront.net``: where a custom domain's DNS record points when this stack does not manage it."""
+    distribution_arn: pulumi.Output[str]
     origin: pulumi.Output[str]
     """The SPA's origin, as browsers send it: ``https://<custom domain>``, else ``https://<distribution domain>``."""
 
@@ -194,6 +200,21 @@ class StaticSite(pulumi.ComponentResource):
                 ssl_support_method="sni-only",
                 minimum_protocol_version=MINIMUM_TLS_VERSION,
             )
+        origins = [
+            aws.cloudfront.DistributionOriginArgs(
+                origin_id=ORIGIN_ID,
+                domain_name=bucket.bucket_regional_domain_name,
+                origin_access_control_id=origin_access_control.id,
+            )
+        ]
+        api_behaviours = None
+        site_functions = None
+        if args.api is not None:
+            origins.append(args.api.origin)
+            api_behaviours = [args.api.behaviour(headers_policy.id)]
+            # Error mapping is distribution-wide and would turn the API's 403/404 into index.html.
+            spa_fallback = []
+            site_functions = args.api.default_function_associations()
         distribution = aws.cloudfront.Distribution(
             f"{name}-cdn",
             comment=f"{pulumi.get_project()}/{pulumi.get_stack()} static site",
@@ -203,13 +224,9 @@ class StaticSite(pulumi.ComponentResource):
             price_class=args.settings.price_class,
             default_root_object="index.html",
             aliases=[site.custom_domain.domain] if site.custom_domain else None,
-            origins=[
-                aws.cloudfront.DistributionOriginArgs(
-                    origin_id=ORIGIN_ID,
-                    domain_name=bucket.bucket_regional_domain_name,
-                    origin_access_control_id=origin_access_control.id,
-                )
-            ],
+            origins=origins,
+            ordered_cache_behaviors=api_behaviours,
+            web_acl_id=args.web_acl_arn,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=ORIGIN_ID,
                 viewer_protocol_policy="redirect-to-https",
@@ -218,6 +235,7 @@ class StaticSite(pulumi.ComponentResource):
                 cache_policy_id=CACHING_OPTIMIZED_POLICY_ID,
                 response_headers_policy_id=headers_policy.id,
                 compress=True,
+                function_associations=site_functions,
             ),
             custom_error_responses=spa_fallback,
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
@@ -238,6 +256,7 @@ class StaticSite(pulumi.ComponentResource):
         self._bucket = bucket
         self.bucket_name = bucket.bucket
         self.distribution_id = distribution.id
+        self.distribution_arn = distribution.arn
         self.distribution_domain = distribution.domain_name
         self.origin = distribution.domain_name.apply(lambda domain_name: site_origin(site, domain_name))
         self.register_outputs(

@@ -3,8 +3,10 @@
 Every test is also a leak scan: while the handler runs, all log records (every
 logger, every level) are captured, and every response is kept. At teardown no
 client secret, code or verifier may appear in any of them, no token may
-appear anywhere but a successful ``/token`` answer, and there must be exactly
-one request log line per response (so the scan cannot silently see nothing).
+appear anywhere but a successful ``/token`` (or ``/api/session/token``)
+answer, no session cookie value may appear anywhere but the ``Set-Cookie``
+that issued it, and there must be exactly one request log line per response
+(so the scan cannot silently see nothing).
 The CMS callback page is the other place a token may appear: it hands the
 token to the CMS. Cookie values may be set, but never logged.
 Every test that invokes the handler runs twice: with the function's logger at
@@ -36,6 +38,8 @@ REGION = "us-east-1"
 SPA_ORIGIN = "http://127.0.0.1:8000"
 REDIRECT_URI = "http://127.0.0.1:8000/"
 OTHER_REDIRECT_URI = "http://127.0.0.1:8000/callback"
+TOKEN_ANSWER_PATHS = frozenset({"/token", "/api/session/token"})
+"""The only answers a token may appear in (when successful)."""
 SPEC_HEADERS = {
     "Content-Type": "application/json",
     "Cache-Control": "no-store",
@@ -86,14 +90,14 @@ class _Capture(logging.Handler):
 class Reply:
     status: int
     headers: dict[str, str]
-    body: dict[str, Any]
-    """The JSON body; for any other content type, the body text."""
+    body: Any
+    """The JSON body; the text itself when it is not JSON (a proxied text answer)."""
     path: str
     raw: dict[str, Any]
 
     @property
     def cookies(self) -> list[str]:
-        """``Set-Cookie`` values."""
+        """The ``Set-Cookie`` values."""
         return list(self.raw.get("cookies", []))
 
 
@@ -136,13 +140,21 @@ class Sensitive:
             text = _record_text(record)
             for value in values | tokens | self.unlogged:
                 assert value not in text, f"a secret value leaked into a {record.name} log record"
+        cookie_values = {value for reply in self.replies for value in _cookie_values(reply.cookies) if value}
+        for record in self.records():
+            text = _record_text(record)
+            for value in cookie_values:
+                assert value not in text, f"a session cookie value leaked into a {record.name} log record"
         for reply in self.replies:
             text = json.dumps(reply.raw)
+            without_cookies = json.dumps({k: v for k, v in reply.raw.items() if k != "cookies"})
             for value in values:
                 assert value not in text, f"a secret, code or verifier leaked into a {reply.status} response"
-            if not (reply.path == "/token" and reply.status == 200) and not _is_cms_success_page(reply):
+            if not (reply.path in TOKEN_ANSWER_PATHS and reply.status == 200) and not _is_cms_success_page(reply):
                 for token in tokens:
                     assert token not in text, f"a token leaked into a {reply.status} {reply.path} response"
+            for value in cookie_values:
+                assert value not in without_cookies, f"a session cookie value leaked into a {reply.status} response"
         assert len(self.request_lines()) == len(self.replies), "every request logs exactly one request line"
 
 
@@ -152,6 +164,10 @@ def _is_cms_success_page(reply: Reply) -> bool:
         and reply.status == 200
         and reply.headers.get("Content-Type", "").startswith("text/html")
     )
+
+
+def _cookie_values(set_cookies: list[str]) -> list[str]:
+    return [cookie.split(";", 1)[0].partition("=")[2] for cookie in set_cookies]
 
 
 def _record_text(record: logging.LogRecord) -> str:
@@ -321,7 +337,7 @@ def make_event(
     raw_body: str | None = None,
     base64_body: bool = False,
     query: str = "",
-    cookies: list[str] | None = None,
+    cookies: Mapping[str, str] | list[str] | None = None,
     domain_name: str = "abc123.lambda-url.us-east-1.on.aws",
 ) -> dict[str, Any]:
     """A function URL event (payload format 2.0) like AWS sends."""
@@ -354,7 +370,8 @@ def make_event(
     if text is not None:
         event["body"] = text
     if cookies:
-        event["cookies"] = list(cookies)
+        pairs = cookies.items() if isinstance(cookies, Mapping) else (c.partition("=")[::2] for c in cookies)
+        event["cookies"] = [f"{name}={value}" for name, value in pairs]
     return event
 
 
@@ -383,13 +400,18 @@ def invoke(sensitive: Sensitive) -> Invoke:
             raw = handler.handler(event, lambda_context() if context is None else context)
         finally:
             sensitive.capture.leave()
-        is_json = raw["headers"].get("Content-Type", "").startswith("application/json")
-        body = json.loads(raw["body"]) if is_json else raw["body"]
-        reply = Reply(raw["statusCode"], raw["headers"], body, path, raw)
+        reply = Reply(raw["statusCode"], raw["headers"], _json_or_text(raw["body"]), path, raw)
         sensitive.replies.append(reply)
         return reply
 
     return call
+
+
+def _json_or_text(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
 
 
 @pytest.fixture
@@ -411,3 +433,151 @@ def exchange_code(invoke: Invoke, sensitive: Sensitive) -> Callable[..., Reply]:
         return invoke("/token", body)
 
     return call
+
+
+# -- session mode ------------------------------------------------------------------
+
+SESSION_SITE = "https://d1234abcd.cloudfront.net"
+"""The site origin the distribution reports to the function in session mode."""
+SESSION_REDIRECT_URI = SESSION_SITE + "/callback/github"
+SESSION_COOKIE = "__Host-oauth-exchange"
+SITE_ORIGIN_HEADER = "x-oauth-exchange-site-origin"
+CSRF_HEADER = "x-oauth-exchange"
+
+
+class SessionTable:
+    """One test's session table in (moto's) DynamoDB, and ways to look inside it."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self.client = client
+        self.name = name
+
+    def items(self) -> list[dict[str, Any]]:
+        return self.client.scan(TableName=self.name, ConsistentRead=True)["Items"]
+
+    def only_item(self) -> dict[str, Any]:
+        (item,) = self.items()
+        return item
+
+    def set_numbers(self, key: str, **values: int) -> None:
+        """Change times in an item (sessions age faster this way than by sleeping)."""
+        names = {f"#{name}": name for name in values}
+        self.client.update_item(
+            TableName=self.name,
+            Key={"id": {"S": key}},
+            UpdateExpression="SET " + ", ".join(f"#{name} = :{name}" for name in values),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":{name}": {"N": str(value)} for name, value in values.items()},
+        )
+
+    def drop(self) -> None:
+        self.client.delete_table(TableName=self.name)
+
+
+@pytest.fixture
+def session_table(aws: Any, monkeypatch: pytest.MonkeyPatch) -> SessionTable:
+    client = boto3.client("dynamodb", region_name=REGION)
+    name = f"oauth-exchange-sessions-{secrets.token_hex(4)}"
+    client.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    monkeypatch.setenv("OAUTH_SESSION_TABLE", name)
+    return SessionTable(client, name)
+
+
+def session_settings(
+    providers: Mapping[str, FakeProvider],
+    *,
+    api_base_url: str | None = None,
+    api_paths: list[dict[str, Any]] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """``OAUTH_CONFIG.session`` as ``infra.settings`` builds it, for fake providers."""
+    return {
+        "cookie_name": SESSION_COOKIE,
+        "csrf_header": CSRF_HEADER,
+        "origin_header": SITE_ORIGIN_HEADER,
+        "origins": [],
+        "idle_seconds": 8 * 3600,
+        "max_seconds": 30 * 24 * 3600,
+        "expose_access_token": False,
+        "providers": {
+            name: {
+                "callback_path": f"/callback/{name}",
+                "userinfo_url": provider.urls["user"],
+                "api_base_url": api_base_url or provider.base_url,
+                "api_paths": api_paths if api_paths is not None else [{"methods": ["GET"], "prefix": "/user"}],
+            }
+            for name, provider in providers.items()
+        },
+        **overrides,
+    }
+
+
+@pytest.fixture
+def session_deploy(deploy: Deploy, session_table: SessionTable) -> Callable[..., dict[str, Any]]:
+    """Deploy the function in session mode for fake providers; options go to ``session_settings``."""
+
+    def apply(providers: Mapping[str, FakeProvider], **options: Any) -> dict[str, Any]:
+        return deploy(providers, session=session_settings(providers, **options))
+
+    return apply
+
+
+class SessionBrowser:
+    """A browser tab on the site, as far as the function sees it: cookies, the SPA's headers, the edge's header."""
+
+    def __init__(self, invoke: Invoke, sensitive: Sensitive, site: str = SESSION_SITE) -> None:
+        self._invoke = invoke
+        self._sensitive = sensitive
+        self.site = site
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        csrf: bool = True,
+        fetch_site: str | None = "same-origin",
+        origin: str | None = None,
+        site_origin: str | None = SESSION_SITE,
+        **options: Any,
+    ) -> Reply:
+        sent = {} if site_origin is None else {SITE_ORIGIN_HEADER: site_origin}
+        if csrf:
+            sent[CSRF_HEADER] = "1"
+        if fetch_site is not None:
+            sent["sec-fetch-site"] = fetch_site
+        sent.update(headers or {})
+        # Browsers send Origin with every non-GET fetch, same-origin ones included.
+        if origin is None and method not in ("GET", "HEAD"):
+            origin = self.site
+        reply = self._invoke(path, body, method=method, headers=sent, origin=origin, cookies=self.cookies, **options)
+        for cookie in reply.cookies:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            if "max-age=0" in cookie.lower().replace(" ", ""):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+        return reply
+
+    def sign_in(self, provider: FakeProvider, *, redirect_uri: str = SESSION_REDIRECT_URI, name: str = "github", **options: Any) -> Reply:
+        code, verifier = provider.authorize_pkce(redirect_uri)
+        self._sensitive.add(verifier)
+        body = {"provider": name, "code": code, "redirect_uri": redirect_uri, "code_verifier": verifier}
+        return self.request("POST", "/api/session", body, **options)
+
+    @property
+    def cookie(self) -> str | None:
+        return self.cookies.get(SESSION_COOKIE)
+
+
+@pytest.fixture
+def browser(invoke: Invoke, sensitive: Sensitive) -> SessionBrowser:
+    return SessionBrowser(invoke, sensitive)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import logging
 import runpy
 import sys
@@ -80,4 +81,9 @@ def main(program: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    code = main(sys.argv[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The CLI only reads what the program printed; skip interpreter teardown, whose garbage collection of
+    # the SDK's own event loops can print "Exception ignored" noise that is no part of the program's output.
+    os._exit(code)

@@ -95,6 +95,7 @@ class Resource:
     dependencies: list[str] = field(default_factory=list)
     """URNs this resource waits for (``depends_on`` and the resources its inputs come from)."""
     provider: str = ""
+    """The explicit provider reference, when the resource has one."""
 
     @property
     def plain_inputs(self) -> dict[str, Any]:
@@ -230,6 +231,13 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
             case "random:index/randomPassword:RandomPassword":
                 computed = {"result": random_password(args.name), "bcryptHash": "$2a$10$mock"}
+            case "aws:dynamodb/table:Table":
+                computed = {"name": name, "arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"}
+            case "aws:cloudfront/function:Function":
+                computed = {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
+            case "aws:wafv2/webAcl:WebAcl":
+                resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+                computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}
         return resource_id, inputs | computed
 
 

@@ -110,7 +110,8 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
-    objects = {"providers", SECRETS_KEY, "cms", *SITE_OBJECT_KEYS}
+    # Objects cannot be defaulted in Pulumi.yaml; an absent session is browser mode.
+    objects = {"providers", SECRETS_KEY, "cms", "session", *SITE_OBJECT_KEYS}
     assert {key for key, entry in declared.items() if "default" not in entry} == objects
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(

@@ -1,8 +1,14 @@
 // A typed app using every part of the client's API; tsc must accept it as it is.
 import {
   computeChallenge,
+  createClient,
   createOAuthClient,
+  createSessionClient,
   OAuthError,
+  sha256Hex,
+  type SessionClient,
+  type SessionModeConfig,
+  type SessionView,
   type OAuthClient,
   type OAuthConfig,
   type OAuthErrorCode,
@@ -82,4 +88,28 @@ export async function start(config: OAuthConfig = handWritten): Promise<OAuthCli
   const challenge: string = await computeChallenge("a".repeat(43));
   console.log(challenge, new OAuthError("not_signed_in", { description: "", status: 401 }).name);
   return client;
+}
+
+// Session mode: the same calls, the tokens on the server.
+const sessionConfig: SessionModeConfig = {
+  ...handWritten,
+  functionUrl: "https://d1234.cloudfront.net/api",
+  mode: "session",
+  session: { apiPath: "/api", csrfHeader: "X-OAuth-Exchange", exposeAccessToken: false },
+};
+
+export async function sessionApp(): Promise<SessionClient> {
+  const client = createSessionClient(sessionConfig);
+  const same: SessionClient = createClient(sessionConfig);
+  const view: SessionView | null = (await client.completeSignIn()) ?? (await client.getSession());
+  if (view !== null && client.mode === "session") {
+    console.log(view.provider, view.scope, view.expiresAt, view.user?.login);
+    const repos: Response = await client.fetch("/user/repos?per_page=5", { headers: { Accept: "application/json" } });
+    await client.fetch("/repos/octo/app/issues", { method: "POST", body: JSON.stringify({ title: "hi" }) });
+    const user = await client.fetchUserInfo<GitHubUser>();
+    console.log(repos.status, user.login, same.session?.provider);
+  }
+  console.log(await sha256Hex(new TextEncoder().encode("{}")));
+  const result: SignOutResult = await client.signOut();
+  return result.revoked ? client : same;
 }

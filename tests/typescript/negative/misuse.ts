@@ -1,6 +1,6 @@
 // Each marked line misuses the client; tsc must reject exactly those lines,
 // with the error code named in the marker. Were the declarations `any`, it would accept them all.
-import { computeChallenge, createOAuthClient, OAuthError, type OAuthConfig } from "@oauth-exchange/client";
+import { computeChallenge, createOAuthClient, createSessionClient, OAuthError, type OAuthConfig, type SessionView } from "@oauth-exchange/client";
 
 declare const config: OAuthConfig;
 const client = createOAuthClient(config);
@@ -43,3 +43,9 @@ export const bad: OAuthConfig = { functionUrl: "x", providers: [{ name: "a", cal
 
 // expect TS2741: every provider has its own callback path
 export const noCallback: OAuthConfig = { functionUrl: "x", providers: [{ name: "a", clientId: "b", authorizeUrl: "c" }] };
+
+// expect TS2353: a session view holds no token
+export const leaky: SessionView = { provider: "github", scope: "", expiresAt: null, user: null, accessToken: "x" };
+
+// expect TS2739: session mode's client needs the session section of config.js
+createSessionClient(config);
