@@ -167,14 +167,11 @@ def warm_calls(
     provider: FakeProvider, handler: Any, cookie: str, token: str, table: str, calls: int
 ) -> dict[str, list[float]]:
     """Interleaved: proxied through the handler, direct to the provider, a bare GetItem; wall and thread-CPU seconds."""
-    from botocore.config import Config
-
     import client_secrets
+    import session_store
 
     direct = httpx.Client()
-    dynamodb = client_secrets.aws_client(
-        "dynamodb", REGION, Config(parameter_validation=False, retries={"mode": "standard", "total_max_attempts": 2})
-    )
+    dynamodb = client_secrets.aws_client("dynamodb", REGION, session_store.CLIENT_CONFIG)  # as the function makes it
     key = {"id": {"S": hashlib.sha256(cookie.encode()).hexdigest()}}
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     samples: dict[str, list[float]] = {

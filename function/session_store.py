@@ -38,10 +38,21 @@ for _name in ("botocore.endpoint", "botocore.parsers"):
     if logging.getLogger(_name).level == logging.NOTSET:
         logging.getLogger(_name).setLevel(logging.INFO)
 
+USER_AGENT = "oauth-exchange/1.0 (+botocore)"
 CONNECT_TIMEOUT_SECONDS = 1.0
 READ_TIMEOUT_SECONDS = 1.0
 ATTEMPTS = 2
 CONDITION_FAILED = "ConditionalCheckFailedException"
+CLIENT_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
+    # Every call here has a fixed shape (the tests exercise each one); botocore's
+    # client-side validation would cost about a sixth of each call's CPU.
+    parameter_validation=False,
+    # A fixed User-Agent: botocore otherwise rebuilds and sanitises its own for every call.
+    user_agent=USER_AGENT,
+)
 
 
 class SessionStoreError(Exception):
@@ -102,18 +113,7 @@ class SessionStore:
 
     def __init__(self, table_name: str, region: str | None = None) -> None:
         self._table = table_name
-        self._client = aws_client(
-            "dynamodb",
-            region,
-            Config(
-                connect_timeout=CONNECT_TIMEOUT_SECONDS,
-                read_timeout=READ_TIMEOUT_SECONDS,
-                retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-                # Every call here has a fixed shape (the tests exercise each one); botocore's
-                # client-side validation would cost about a sixth of each call's CPU.
-                parameter_validation=False,
-            ),
-        )
+        self._client = aws_client("dynamodb", region, CLIENT_CONFIG)
 
     def get(self, key: str) -> StoredSession | None:
         answer = self._call("GetItem", Key=_key(key), ConsistentRead=True)
