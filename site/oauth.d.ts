@@ -29,6 +29,10 @@ export interface ProviderConfig {
   readonly revoke?: boolean;
   /** The provider's API, which fetch() calls (through /api/proxy in session mode); null when there is none. */
   readonly apiBaseUrl?: string | null;
+  /** The `iss` the provider sends in its callbacks (RFC 9207); a present `iss` must equal it. */
+  readonly issuer?: string | null;
+  /** true when the provider always sends `iss`: a callback without one is refused. */
+  readonly requireIss?: boolean;
 }
 
 /** The generated config.js's default export (or the same object written by hand). */
@@ -78,6 +82,7 @@ export type FunctionErrorCode =
   | "unsupported_grant_type"
   | "invalid_grant"
   | "origin_not_allowed"
+  | "access_denied"
   | "not_signed_in"
   | "csrf_rejected"
   | "path_not_allowed"
@@ -96,7 +101,9 @@ export type FunctionErrorCode =
 /** Error codes raised in the browser, by oauth.js itself. */
 export type ClientErrorCode =
   | "state_mismatch"
-  | "access_denied"
+  | "wrong_callback"
+  | "issuer_mismatch"
+  | "issuer_missing"
   | "authorization_error"
   | "invalid_callback"
   | "no_pending_sign_in"
