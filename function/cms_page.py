@@ -100,7 +100,14 @@ def headers(nonce: str, *, script: bool) -> Mapping[str, str]:
     policy = ["default-src 'none'"]
     if script:
         policy.append(f"script-src 'nonce-{nonce}'")
-    policy += [f"style-src 'nonce-{nonce}'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"]
+    # img-src data: for the page's empty icon only, so the browser does not ask the function for /favicon.ico.
+    policy += [
+        f"style-src 'nonce-{nonce}'",
+        "img-src data:",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
     return {
         "Content-Type": "text/html; charset=utf-8",
         "Cache-Control": "no-store",
@@ -125,6 +132,8 @@ def render(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         '<meta name="referrer" content="no-referrer">',
+        # An empty icon: otherwise the browser asks the function for /favicon.ico (an invocation, and a 404).
+        '<link rel="icon" href="data:,">',
         f"<title>{html.escape(title)}</title>",
         f'<style nonce="{nonce}">{_STYLE}</style></head><body><main>',
         f"<h1>{html.escape(title)}</h1>",

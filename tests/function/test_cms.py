@@ -480,7 +480,7 @@ def test_the_callback_page_has_a_strict_nonce_policy_and_no_third_party_script(h
     nonce = handshake(reply)["nonce"]
     policy = reply.headers["Content-Security-Policy"]
     assert policy == (
-        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src data:; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     )
     assert reply.headers["Content-Type"] == "text/html; charset=utf-8"
