@@ -98,7 +98,7 @@ EVIL_PAGE = """<!doctype html><meta name="referrer" content="no-referrer"><title
   window.received = [];
   window.addEventListener("message", (event) => window.received.push(String(event.data)));
   window.openSignIn = (url) => { window.signIn = window.open(url, "auth", "width=600,height=600"); };
-  window.answer = () => window.signIn.postMessage("authorizing:github", "*");
+  window.answer = (popupOrigin) => window.signIn.postMessage("authorizing:github", popupOrigin);
 </script>"""
 
 
@@ -115,7 +115,7 @@ def test_a_page_that_is_not_the_cms_never_receives_the_token(cms_stack, context:
     popup.get_by_role("button", name="Authorize").click()
     expect(popup.locator("#status")).to_have_text("Handing the sign-in to the CMS…")
 
-    evil.evaluate("() => window.answer()")
+    evil.evaluate("(origin) => window.answer(origin)", cms_stack.function_origin)
     context.clock.run_for(20_000)
 
     expect(popup.locator("#no-answer")).to_be_visible()
