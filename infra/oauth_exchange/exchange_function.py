@@ -85,6 +85,36 @@ def _session_statements(table_arn: str, table_name: str, key_arn: str, region: s
     ]
 
 
+def function_url_permissions(
+    name: str,
+    function_name: pulumi.Input[str],
+    *,
+    principal: str,
+    auth_type: str,
+    opts: pulumi.ResourceOptions,
+    source_arn: pulumi.Input[str] | None = None,
+) -> None:
+    """Both permissions a function URL call needs: to invoke the URL itself, and the function through it."""
+    aws.lambda_.Permission(
+        f"{name}-invoke-url",
+        function=function_name,
+        action="lambda:InvokeFunctionUrl",
+        principal=principal,
+        source_arn=source_arn,
+        function_url_auth_type=auth_type,
+        opts=opts,
+    )
+    aws.lambda_.Permission(
+        f"{name}-invoke-via-url",
+        function=function_name,
+        action="lambda:InvokeFunction",
+        principal=principal,
+        source_arn=source_arn,
+        invoked_via_function_url=True,
+        opts=opts,
+    )
+
+
 ASSUME_ROLE_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
@@ -192,22 +222,7 @@ class ExchangeFunction(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.lambda_.Permission(
-            f"{name}-invoke-url",
-            function=function.name,
-            action="lambda:InvokeFunctionUrl",
-            principal="*",
-            function_url_auth_type="NONE",
-            opts=child,
-        )
-        aws.lambda_.Permission(
-            f"{name}-invoke-via-url",
-            function=function.name,
-            action="lambda:InvokeFunction",
-            principal="*",
-            invoked_via_function_url=True,
-            opts=child,
-        )
+        function_url_permissions(name, function.name, principal="*", auth_type="NONE", opts=child)
 
         self.url = function_url.function_url
         self.function_name = function.name

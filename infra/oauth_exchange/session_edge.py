@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
+from oauth_exchange.exchange_function import function_url_permissions
 from oauth_exchange.settings import API_FORWARDED_HEADERS, API_METHODS, API_PATH, SESSION_COOKIE, SITE_ORIGIN_HEADER
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
@@ -176,22 +177,11 @@ class SessionEdge(pulumi.ComponentResource):
 
     def admit(self, distribution_arn: pulumi.Input[str]) -> None:
         """Let CloudFront invoke the function URL, for this distribution only."""
-        child = pulumi.ResourceOptions(parent=self)
-        aws.lambda_.Permission(
-            f"{self._name}-invoke-url",
-            function=self._function_name,
-            action="lambda:InvokeFunctionUrl",
+        function_url_permissions(
+            self._name,
+            self._function_name,
             principal="cloudfront.amazonaws.com",
+            auth_type="AWS_IAM",
             source_arn=distribution_arn,
-            function_url_auth_type="AWS_IAM",
-            opts=child,
-        )
-        aws.lambda_.Permission(
-            f"{self._name}-invoke-via-url",
-            function=self._function_name,
-            action="lambda:InvokeFunction",
-            principal="cloudfront.amazonaws.com",
-            source_arn=distribution_arn,
-            invoked_via_function_url=True,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
