@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from client_secrets import ClientSecrets, SecretsManagerSource
+from dynamodb import DynamoDB
 from grants import ProviderCall
 from oauth_config import ConfigError, OAuthConfig, ProviderSettings, load_config
 from provider_http import ProviderClient, tls_context
 from session_store import SessionStore
+from sigv4 import MissingCredentials
 from web import ExchangeRequest, RequestNote
 
 log = logging.getLogger("oauth_exchange")
@@ -49,10 +51,10 @@ class Container:
         self.sessions: SessionStore | None = None
         try:
             config = load_config(environ)
-            provider = ProviderClient(_trusted_cas(environ))
+            trusted = _trusted_cas(environ)
+            provider = ProviderClient(trusted)
             source = SecretsManagerSource(config.secrets_arn)
-            # Made at init, where Lambda gives the full vCPU; browser mode never loads DynamoDB's model.
-            sessions = None if config.session is None else SessionStore(config.session.table_name)
+            sessions = None if config.session is None else SessionStore(config.session.table_name, _table_client(environ, trusted))
         except ConfigError as exc:
             self._broken("configuration invalid", str(exc))
             return
@@ -78,6 +80,8 @@ class Container:
     def close(self) -> None:
         if self.provider is not None:
             self.provider.close()
+        if self.sessions is not None:
+            self.sessions.close()
 
 
 def _trusted_cas(environ: Mapping[str, str]) -> ssl.SSLContext:
@@ -85,6 +89,13 @@ def _trusted_cas(environ: Mapping[str, str]) -> ssl.SSLContext:
         return tls_context(environ)
     except OSError as exc:  # ssl.SSLError included
         raise ConfigError(f"SSL_CERT_FILE / SSL_CERT_DIR names a CA bundle that cannot be loaded ({type(exc).__name__})") from None
+
+
+def _table_client(environ: Mapping[str, str], trusted: ssl.SSLContext) -> DynamoDB:
+    try:
+        return DynamoDB.from_environment(environ, trusted)
+    except (ValueError, MissingCredentials) as exc:
+        raise ConfigError(f"session mode's DynamoDB client: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -12,47 +12,22 @@ loses re-reads until the winner has stored the new tokens (``store_tokens``:
 succeeds only while its claim holds). So a rotating refresh token is spent
 once, however many requests find it due together.
 
-Every DynamoDB call is bounded (about 1 s per attempt, two attempts); any
-failure but a failed condition is ``SessionStoreError``, whose message is safe
-to log.
+Calls go through ``dynamodb`` (DynamoDB's JSON protocol over kept-alive
+connections, bounded to about 2 s per attempt, two attempts); any failure but
+a failed condition is ``SessionStoreError``, whose message is safe to log.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from dynamodb import DynamoDB, DynamoDBError, DynamoDBUnavailable
 
-from client_secrets import aws_client
-
-# botocore logs every request's parameters (botocore.endpoint) and every answer's body
-# (botocore.parsers) at DEBUG, and here both carry tokens. Keep those loggers at INFO
-# unless someone chose their level explicitly.
-for _name in ("botocore.endpoint", "botocore.parsers"):
-    if logging.getLogger(_name).level == logging.NOTSET:
-        logging.getLogger(_name).setLevel(logging.INFO)
-
-USER_AGENT = "oauth-exchange/1.0 (+botocore)"
-CONNECT_TIMEOUT_SECONDS = 1.0
-READ_TIMEOUT_SECONDS = 1.0
-ATTEMPTS = 2
 CONDITION_FAILED = "ConditionalCheckFailedException"
-CLIENT_CONFIG = Config(
-    connect_timeout=CONNECT_TIMEOUT_SECONDS,
-    read_timeout=READ_TIMEOUT_SECONDS,
-    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
-    # Every call here has a fixed shape (the tests exercise each one); botocore's
-    # client-side validation would cost about a sixth of each call's CPU.
-    parameter_validation=False,
-    # A fixed User-Agent: botocore otherwise rebuilds and sanitises its own for every call.
-    user_agent=USER_AGENT,
-)
 
 
 class SessionStoreError(Exception):
@@ -109,11 +84,11 @@ class StoredSession:
 
 
 class SessionStore:
-    """The session table, through one DynamoDB client made when the container starts."""
+    """The session table, through the container's DynamoDB client."""
 
-    def __init__(self, table_name: str, region: str | None = None) -> None:
+    def __init__(self, table_name: str, client: DynamoDB) -> None:
         self._table = table_name
-        self._client = aws_client("dynamodb", region, CLIENT_CONFIG)
+        self._client = client
 
     def get(self, key: str) -> StoredSession | None:
         answer = self._call("GetItem", Key=_key(key), ConsistentRead=True)
@@ -121,7 +96,10 @@ class SessionStore:
         return None if item is None else _from_item(item)
 
     def create(self, session: StoredSession) -> None:
-        self._call("PutItem", Item=_to_item(session), ConditionExpression="attribute_not_exists(id)")
+        try:
+            self._call("PutItem", Item=_to_item(session), ConditionExpression="attribute_not_exists(id)")
+        except _ConditionFailed:
+            raise SessionStoreError("DynamoDB refused PutItem (the session key exists)") from None
 
     def touch(self, key: str, last_seen_at: int, expires_at: int) -> bool:
         """Record use (the idle limit restarts); False when the session is gone."""
@@ -177,6 +155,9 @@ class SessionStore:
     def delete(self, key: str) -> None:
         self._call("DeleteItem", Key=_key(key))
 
+    def close(self) -> None:
+        self._client.close()
+
     def _update(
         self,
         key: str,
@@ -200,21 +181,14 @@ class SessionStore:
         return True
 
     def _call(self, operation: str, **arguments: Any) -> dict[str, Any]:
-        method = {
-            "GetItem": self._client.get_item,
-            "PutItem": self._client.put_item,
-            "UpdateItem": self._client.update_item,
-            "DeleteItem": self._client.delete_item,
-        }[operation]
         try:
-            return method(TableName=self._table, **arguments)
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "unknown")
-            if code == CONDITION_FAILED:
+            return self._client.call(operation, {"TableName": self._table, **arguments})
+        except DynamoDBError as exc:
+            if exc.code == CONDITION_FAILED:
                 raise _ConditionFailed() from None
-            raise SessionStoreError(f"DynamoDB refused {operation} ({code})") from None
-        except BotoCoreError as exc:
-            raise SessionStoreError(f"DynamoDB could not be reached for {operation} ({type(exc).__name__})") from None
+            raise SessionStoreError(f"DynamoDB refused {operation} ({exc.code})") from None
+        except DynamoDBUnavailable as exc:
+            raise SessionStoreError(f"DynamoDB could not be reached: {exc}") from None
 
 
 class _ConditionFailed(Exception):

@@ -33,6 +33,7 @@ from moto import mock_aws
 import exchange
 import handler
 from local.fake_provider import FakeProvider
+from local.secrets_store import SecretsStore
 
 REGION = "us-east-1"
 SPA_ORIGIN = "http://127.0.0.1:8000"
@@ -474,9 +475,24 @@ class SessionTable:
         self.client.delete_table(TableName=self.name)
 
 
+@pytest.fixture(scope="session")
+def dynamodb_server() -> Iterator[SecretsStore]:
+    """moto's server, in a process of its own, for DynamoDB.
+
+    The function speaks DynamoDB's protocol over HTTP itself, which in-process
+    moto (it patches botocore) would not see; requests to this loopback
+    endpoint pass through ``mock_aws`` untouched.
+    """
+    server = SecretsStore()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def session_table(aws: Any, monkeypatch: pytest.MonkeyPatch) -> SessionTable:
-    client = boto3.client("dynamodb", region_name=REGION)
+def session_table(aws: Any, dynamodb_server: SecretsStore, monkeypatch: pytest.MonkeyPatch) -> SessionTable:
+    client = dynamodb_server.client("dynamodb")
     name = f"oauth-exchange-sessions-{secrets.token_hex(4)}"
     client.create_table(
         TableName=name,
@@ -485,6 +501,7 @@ def session_table(aws: Any, monkeypatch: pytest.MonkeyPatch) -> SessionTable:
         BillingMode="PAY_PER_REQUEST",
     )
     monkeypatch.setenv("OAUTH_SESSION_TABLE", name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_server.endpoint)
     return SessionTable(client, name)
 
 

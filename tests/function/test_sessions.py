@@ -462,11 +462,3 @@ def test_an_unreachable_table_is_503_within_its_time_bound(github, browser, monk
 
     assert_error(reply, 503, "session_unavailable")
     assert time.monotonic() - started < 5
-
-
-def test_the_table_client_gives_up_within_its_bounds(github):
-    from session_store import SessionStore
-
-    config = SessionStore("any-table")._client.meta.config
-    assert (config.connect_timeout, config.read_timeout) == (1.0, 1.0)
-    assert config.retries == {"mode": "standard", "total_max_attempts": 2}
