@@ -82,6 +82,9 @@ def forward(invocation: Invocation, destination: Target, token_type: str, access
     request = invocation.request
     content = _body(request)
     headers = {name: request.headers[name] for name in FORWARDED_REQUEST_HEADERS if name in request.headers}
+    for name, value in headers.items():
+        if not (value.isascii() and value.isprintable()):
+            raise ExchangeError("invalid_request", f"The {name} header holds characters the proxy does not pass.")
     headers["Authorization"] = f"{'Bearer' if token_type.lower() == 'bearer' else token_type} {access_token}"
     invocation.note.provider = destination.provider
     started = time.perf_counter()

@@ -236,6 +236,15 @@ def test_only_content_negotiation_headers_and_the_token_go_upstream(open_api, si
         assert never not in seen.headers, never
 
 
+def test_a_forwarded_header_that_is_not_printable_ascii_is_refused_before_anything_is_sent(open_api, signed_in):
+    for value in ("application/json; q=é", "application/json\x7f"):
+        reply = signed_in.request("GET", "/api/proxy/github/repos", headers={"accept": value})
+
+        assert_refused(reply, 400, "invalid_request")
+        assert "accept header" in reply.body["error_description"]
+    assert open_api.seen == []
+
+
 def test_the_answer_keeps_its_status_body_and_a_bounded_set_of_headers(open_api, signed_in):
     reply = signed_in.request("GET", "/api/proxy/github/repos")
 

@@ -1,7 +1,7 @@
 """Container state is built at init (the handler's import), and a broken init still answers.
 
 Lambda runs the import on a full vCPU and each invocation on a fraction of
-one, so the botocore client, the CA bundle and the httpx pool must be ready
+one, so the botocore client, the CA bundle and the httpcore pool must be ready
 before the first request. These tests start the function in fresh
 interpreters, as Lambda starts a container, against an HTTPS fake GitHub and
 moto's Secrets Manager in a process of its own.
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import botocore.session
-import httpx
+import httpcore
 import pytest
 
 import exchange
@@ -31,13 +31,13 @@ FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
 RUN_SECONDS = 60
 
 BUILDERS_REFUSED = """
-import botocore.session, httpx, ssl
+import botocore.session, httpcore, ssl
 
 def built_during_a_request(*args, **kwargs):
     raise AssertionError("container state built during a request")
 
 botocore.session.Session.create_client = built_during_a_request
-httpx.HTTPTransport.__init__ = built_during_a_request
+httpcore.ConnectionPool.__init__ = built_during_a_request
 ssl.SSLContext.load_verify_locations = built_during_a_request
 ssl.create_default_context = built_during_a_request
 """
@@ -203,7 +203,7 @@ def test_reset_rebuilds_the_container_state_before_the_next_request(
         raise AssertionError("container state built during a request")
 
     monkeypatch.setattr(botocore.session.Session, "create_client", built_during_a_request)
-    monkeypatch.setattr(httpx.HTTPTransport, "__init__", built_during_a_request)
+    monkeypatch.setattr(httpcore.ConnectionPool, "__init__", built_during_a_request)
     monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", built_during_a_request)
     monkeypatch.setattr(ssl, "create_default_context", built_during_a_request)
 

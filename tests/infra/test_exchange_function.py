@@ -149,5 +149,5 @@ def test_code_is_the_packaged_archive_with_its_hash(dev: Deployment) -> None:
     assert function["sourceCodeHash"] == sha256_base64(archive)
     names = zipfile.ZipFile(archive).namelist()
     assert "handler.py" in names
-    assert "httpx/__init__.py" in names
+    assert "httpcore/__init__.py" in names
 

@@ -40,12 +40,12 @@ def _names(archive: Archive) -> list[str]:
     return zipfile.ZipFile(archive.path).namelist()
 
 
-def test_archive_holds_the_handler_and_httpx_at_its_root(
+def test_archive_holds_the_handler_and_httpcore_at_its_root(
     archives: tuple[Archive, Archive], function_snapshot: Path
 ) -> None:
     names = _names(archives[0])
     assert "handler.py" in names
-    assert "httpx/__init__.py" in names
+    assert "httpcore/__init__.py" in names
     sources = {p.name for p in function_snapshot.glob("*.py") if not p.name.startswith("test_")}
     assert sources <= set(names)
 
@@ -74,9 +74,12 @@ def test_building_twice_from_scratch_gives_identical_bytes(archives: tuple[Archi
 
 def test_dependencies_import_from_the_archive_alone(archives: tuple[Archive, Archive], tmp_path: Path) -> None:
     zipfile.ZipFile(archives[0].path).extractall(tmp_path)
-    probe = f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import httpx; print(httpx.__file__)"
+    probe = (
+        f"import sys; sys.path.insert(0, {str(tmp_path)!r}); import httpcore, h11, certifi; "
+        "print(httpcore.__file__, h11.__file__, certifi.where())"
+    )
     result = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, check=True)
-    assert result.stdout.startswith(str(tmp_path))
+    assert all(path.startswith(str(tmp_path)) for path in result.stdout.split())
 
 
 def _function_copy(tmp_path: Path) -> Path:
@@ -163,9 +166,9 @@ def test_an_empty_function_folder_is_refused(tmp_path: Path) -> None:
 def test_sources_clashing_with_a_dependency_are_refused(tmp_path: Path) -> None:
     function = _function_copy(tmp_path)
     shutil.copytree(FUNCTION_DIR, function, dirs_exist_ok=True)
-    (function / "httpx").mkdir()
-    (function / "httpx" / "__init__.py").write_text("")
-    with pytest.raises(PackagingError, match="httpx/__init__.py"):
+    (function / "httpcore").mkdir()
+    (function / "httpcore" / "__init__.py").write_text("")
+    with pytest.raises(PackagingError, match="httpcore/__init__.py"):
         build_archive(function, tmp_path / "build")
 
 
