@@ -144,8 +144,10 @@ class DynamoDB:
     def call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """One operation (``GetItem``, ``PutItem``, ...); its answer as JSON."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        for attempt in range(1, ATTEMPTS + 1):
-            last = attempt == ATTEMPTS
+        attempt = 1
+        while True:
+            last = attempt >= ATTEMPTS
+            attempt += 1
             try:
                 status, answer = self._attempt(operation, body)
             except _NotSent as exc:
@@ -160,7 +162,6 @@ class DynamoDB:
             if last or not (status >= 500 or error.code in RETRIED_CODES):
                 raise error
             time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS))
-        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
     def close(self) -> None:
         with self._lock:
@@ -182,8 +183,6 @@ class DynamoDB:
         keep = False
         try:
             status, answer_headers, answer, keep = self._exchange(connection, request, deadline)
-        except _NotSent:
-            raise
         except (OSError, ValueError, _Closed) as exc:
             raise DynamoDBUnavailable(f"{operation}: {_describe(exc)}") from None
         finally:

@@ -13,7 +13,7 @@ succeeds only while its claim holds). So a rotating refresh token is spent
 once, however many requests find it due together.
 
 Calls go through ``dynamodb`` (DynamoDB's JSON protocol over kept-alive
-connections, bounded to about 2 s per attempt, two attempts); any failure but
+connections, each attempt bounded to a few seconds, two attempts); any failure but
 a failed condition is ``SessionStoreError``, whose message is safe to log.
 """
 

@@ -110,7 +110,7 @@ def test_two_concurrent_requests_refresh_once(github_app, browser, invoke, sensi
     make_due(session_table, browser)
     both_read = threading.Barrier(2, timeout=10)
     reads = []
-    # DynamoDB applies each conditional write atomically; moto (in process) does not lock, so the
+    # DynamoDB applies each conditional write atomically; moto's server does not lock, so the
     # test makes its writes one at a time, as DynamoDB would.
     one_write_at_a_time = threading.Lock()
     real_get, real_update = session_store.SessionStore.get, session_store.SessionStore._update
