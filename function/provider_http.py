@@ -4,8 +4,8 @@ A single ``httpcore.ConnectionPool`` lives as long as the container, so warm
 invocations reuse the kept-alive (TLS) connection and an exchange costs one
 round trip. httpcore is the transport under httpx without httpx's client
 layer (URL models, cookie jar, redirects, content decoding), which the
-function needs none of and which cost about 0.45 ms of CPU per call on the
-benchmark machine, session mode's proxy paying it on every API call.
+function needs none of and which cost about half a millisecond of CPU per
+call on the benchmark machine, session mode's proxy paying it on every API call.
 Redirects are never followed and cookies are never kept: a token endpoint
 has no business redirecting, and one user's cookies must not ride along with
 the next user's request.
@@ -126,8 +126,8 @@ def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
 
     The CAs trusted are certifi's bundle, unless ``SSL_CERT_FILE`` (a PEM
     bundle) or else ``SSL_CERT_DIR`` names others, the standard OpenSSL
-    variables httpx and OpenSSL read too. The stack sets neither; tests and the benchmark
-    set ``SSL_CERT_FILE`` to a throwaway CA, so the function trusts only that.
+    variables. The stack sets neither; tests and the benchmark set
+    ``SSL_CERT_FILE`` to a throwaway CA, so the function trusts only that.
     Raises OSError (ssl.SSLError included) for a bundle that cannot be loaded.
     """
     ca_file = environ.get("SSL_CERT_FILE") or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import socket
 import time
@@ -462,3 +463,19 @@ def test_an_unreachable_table_is_503_within_its_time_bound(github, browser, monk
 
     assert_error(reply, 503, "session_unavailable")
     assert time.monotonic() - started < 5
+
+
+def test_session_mode_without_aws_credentials_is_a_configuration_error_that_names_them(
+    github, session_deploy, browser, sensitive, monkeypatch
+):
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    session_deploy({"github": github})
+
+    replies = [browser.request("GET", "/api/session") for _ in range(2)]
+
+    assert [(r.status, r.body["error"]) for r in replies] == [(500, "server_error")] * 2
+    errors = [r.getMessage() for r in sensitive.records() if r.levelno >= logging.ERROR and r.name == "oauth_exchange"]
+    assert errors == [
+        "configuration invalid: session mode's DynamoDB client: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+    ]
+
