@@ -401,7 +401,7 @@ def main() -> None:
         ("handler CPU overhead per call, DynamoDB kept alive", f"{kept_overhead * ms:.3f} ms", "<= 1 ms"),
         ("  of which the GetItem (kept alive; botocore's would be)", f"{kept['table_cpu'] * ms:.3f} ms ({kept['sdk_cpu'] * ms:.3f} ms)", ""),
         ("  the provider call: function's client minus direct httpx", f"{provider_delta * ms:+.3f} ms", ""),
-        ("  the rest of the handler", f"{(kept_overhead - kept['table_cpu'] - provider_delta) * ms:.3f} ms", ""),
+        ("  the rest: the handler's code, the two calls in sequence", f"{(kept_overhead - kept['table_cpu'] - provider_delta) * ms:.3f} ms", ""),
         ("provider connections per 100 proxied calls", f"{connections}", "1"),
         ("cold start, session mode (import + POST /api/session)", f"{cold_session * ms:.0f} ms", ""),
         ("cold start, browser mode (import + POST /token)", f"{cold_browser * ms:.0f} ms", ""),
