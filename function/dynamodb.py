@@ -358,6 +358,8 @@ def _read_chunked(connection: _Connection, deadline: float) -> bytes:
                 if end >= 0:
                     del connection.buffer[: end + 2]
                     continue
+                if len(connection.buffer) > MAX_HEAD_BYTES:
+                    raise ValueError("trailers too large")
                 _receive(connection, deadline)
             del connection.buffer[:2]
             return bytes(body)

@@ -254,6 +254,8 @@ def test_a_closed_port_is_tried_twice_then_reported():
         (lambda h, n: h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n[1]"), "not a JSON object"),
         (lambda h, n: h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 99999999999\r\n\r\n"), "not HTTP"),
         (lambda h, n: h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}"), "unreachable|not HTTP|timed out"),
+        (lambda h, n: h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n"), "headers too large"),
+        (lambda h, n: h.wfile.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: " + b"a" * 200_000), "trailers too large"),
     ],
 )
 def test_an_answer_that_is_not_dynamodbs_is_refused(serve, answer, problem):
