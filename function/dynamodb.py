@@ -17,15 +17,16 @@ or 5xx status, ``{"__type": "...#<ErrorCode>", "message": ...}``.
   caller), TCP_NODELAY, TLS verified with the context the container trusts.
   Answers are read by ``Content-Length``, chunked, or up to the close.
 * Bounds: 1 s to connect, 1 s for each write and read, and no read starts
-  once an attempt is 2 s old (3 s at most in all); answers larger than
-  ``MAX_ANSWER_BYTES`` are refused.
-* Retries, two attempts in all: again when the first could not be sent (no
-  connection, or a kept-alive one the server had closed: it fails before a
-  byte of answer) or DynamoDB asked for it (throttling, 5xx), after a pause
-  of up to 50 ms. A timeout after the request went out is not retried: the
-  deadline is spent. Every write the function makes is conditional, so a
-  retry of one DynamoDB did apply fails its condition rather than applying
-  twice.
+  once an attempt is 2 s old (so about 3 s an attempt, twice that with the
+  retry); answers larger than ``MAX_ANSWER_BYTES`` are refused.
+* Retries, two attempts in all, after a pause of up to 50 ms: when the first
+  could not be sent, or was throttled (DynamoDB applies nothing it
+  throttles); and, for requests that may safely be applied twice
+  (``repeatable``), when its fate is unknown: a kept-alive connection that
+  closed before answering, a 5xx. A timeout after the request went out is
+  never retried: the deadline is spent. A pooled connection is checked
+  before use: one the server closed, or that holds bytes nobody asked for,
+  is dropped.
 
 Errors are ``DynamoDBError`` (DynamoDB answered one; its code, never its
 message, which may quote request values) or ``DynamoDBUnavailable``; the
@@ -36,6 +37,8 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import select
 import socket
 import ssl
 import threading
@@ -60,15 +63,9 @@ KEEPALIVE_SECONDS = 60.0
 MAX_HEAD_BYTES = 64 * 1024
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 """An item is at most 400 KB; JSON and DynamoDB's type wrappers stay far below this."""
-RETRIED_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-    }
-)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
+THROTTLING_CODES = frozenset({"ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded"})
 
 
 class DynamoDBError(Exception):
@@ -141,17 +138,26 @@ class DynamoDB:
         signer = Signer(credentials_from_environment(environ), region, "dynamodb")
         return cls(endpoint_from_environment(environ, region), signer, tls)
 
-    def call(self, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """One operation (``GetItem``, ``PutItem``, ...); its answer as JSON."""
+    def call(self, operation: str, payload: Mapping[str, Any], *, repeatable: bool) -> dict[str, Any]:
+        """One operation (``GetItem``, ``PutItem``, ...); its answer as JSON.
+
+        ``repeatable``: applying the request twice does no harm (a read, a
+        delete, a write whose second application changes nothing). Only such a
+        request is sent again when the first attempt's fate is unknown: the
+        connection dropped after the request went out, or DynamoDB answered
+        5xx (it may have applied it). A conditional write that did apply would
+        fail its condition the second time and be reported as refused.
+        """
         body = json.dumps(payload, separators=(",", ":")).encode()
+        target = {"x-amz-target": TARGET_PREFIX + operation}
         attempt = 1
         while True:
             last = attempt >= ATTEMPTS
             attempt += 1
             try:
-                status, answer = self._attempt(operation, body)
+                status, answer = self._attempt(operation, body, target)
             except _NotSent as exc:
-                if last:
+                if last or not (exc.certain or repeatable):
                     raise DynamoDBUnavailable(f"{operation}: {exc}") from None
                 if exc.pause:
                     time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS))
@@ -159,7 +165,8 @@ class DynamoDB:
             if status == 200:
                 return answer
             error = DynamoDBError(_error_code(answer), status)
-            if last or not (status >= 500 or error.code in RETRIED_CODES):
+            throttled = error.code in THROTTLING_CODES  # refused unapplied
+            if last or not (throttled or (repeatable and status >= 500)):
                 raise error
             time.sleep(random.uniform(0, RETRY_PAUSE_SECONDS))
 
@@ -169,17 +176,15 @@ class DynamoDB:
         for connection in idle:
             connection.close()
 
-    def _attempt(self, operation: str, body: bytes) -> tuple[int, dict[str, Any]]:
+    def _attempt(self, operation: str, body: bytes, target: Mapping[str, str]) -> tuple[int, dict[str, Any]]:
         deadline = time.monotonic() + ATTEMPT_SECONDS
-        connection = self._take()
-        headers = self._signer.headers(
-            self._host_header, self._path, body, CONTENT_TYPE, {"x-amz-target": TARGET_PREFIX + operation}
-        )
+        headers = self._signer.headers(self._host_header, self._path, body, CONTENT_TYPE, target)
         signed = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
         request = (
             f"POST {self._path} HTTP/1.1\r\nHost: {self._host_header}\r\nUser-Agent: {USER_AGENT}\r\n"
             f"Accept-Encoding: identity\r\n{signed}Content-Length: {len(body)}\r\n\r\n"
         ).encode() + body
+        connection = self._take()
         keep = False
         try:
             status, answer_headers, answer, keep = self._exchange(connection, request, deadline)
@@ -195,7 +200,7 @@ class DynamoDB:
             raise DynamoDBUnavailable(f"{operation}: the answer failed its CRC32 check")
         try:
             parsed = json.loads(answer) if answer else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if not isinstance(parsed, dict):
             raise DynamoDBUnavailable(f"{operation}: the answer (HTTP {status}) is not a JSON object")
@@ -208,10 +213,15 @@ class DynamoDB:
         connection.reused = True
         try:
             connection.sock.sendall(request)
+        except (ConnectionError, ssl.SSLEOFError):
+            if reused:  # the server had reset it: it read nothing of this request
+                raise _NotSent("the kept-alive connection had been closed", pause=False, certain=True) from None
+            raise
+        try:
             head = _read_head(connection, deadline)
         except (ConnectionError, ssl.SSLEOFError, _Closed):
-            if reused and not connection.buffer:
-                raise _NotSent("the kept-alive connection had been closed", pause=False) from None
+            if reused and not connection.buffer:  # most likely closed while idle, but it may have read the request
+                raise _NotSent("the kept-alive connection closed before an answer", pause=False, certain=False) from None
             raise
         status, version, headers = _parse_head(head)
         body, complete = _read_body(connection, headers, deadline)
@@ -219,17 +229,20 @@ class DynamoDB:
         return status, headers, body, keep
 
     def _take(self) -> _Connection:
+        """An idle connection with nothing waiting on it (no close, no stray bytes), else a new one."""
         now = time.monotonic()
-        with self._lock:
-            while self._idle:
-                connection = self._idle.pop()
-                if now - connection.idle_since < KEEPALIVE_SECONDS:
-                    return connection
-                connection.close()
+        while True:
+            with self._lock:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                break
+            if now - connection.idle_since < KEEPALIVE_SECONDS and not _readable(connection.sock):
+                return connection
+            connection.close()
         try:
             sock = socket.create_connection((self._hostname, self._port), timeout=CONNECT_TIMEOUT_SECONDS)
         except OSError as exc:
-            raise _NotSent(_describe(exc), pause=True) from None
+            raise _NotSent(_describe(exc), pause=True, certain=True) from None
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self._tls is not None:
@@ -238,7 +251,7 @@ class DynamoDB:
             sock.settimeout(READ_TIMEOUT_SECONDS)
         except OSError as exc:
             sock.close()
-            raise _NotSent(_describe(exc), pause=True) from None
+            raise _NotSent(_describe(exc), pause=True, certain=True) from None
         return _Connection(sock)
 
     def _give_back(self, connection: _Connection) -> None:
@@ -248,15 +261,25 @@ class DynamoDB:
 
 
 class _NotSent(Exception):
-    """The request cannot have reached DynamoDB: no connection, or a kept-alive one the server had closed.
+    """No answer, most likely because the request never reached DynamoDB.
 
-    A stale connection fails before a byte of answer; a new one is all the
-    retry needs, without the pause a failed connect gets.
+    ``certain`` when it cannot have (no connection; the kept-alive connection
+    was reset before it took the request); otherwise a kept-alive connection
+    closed before answering, which is nearly always a close while idle that
+    crossed the request. A new connection is all that retry needs, without
+    the pause a failed connect gets.
     """
 
-    def __init__(self, reason: str, pause: bool) -> None:
+    def __init__(self, reason: str, pause: bool, certain: bool) -> None:
         super().__init__(reason)
         self.pause = pause
+        self.certain = certain
+
+
+def _readable(sock: socket.socket) -> bool:
+    """An idle connection with something to read has been closed by the server, or holds bytes no one asked for."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return bool(readable)
 
 
 class _Closed(Exception):
@@ -307,7 +330,10 @@ def _parse_head(head: bytes) -> tuple[int, str, dict[str, str]]:
         name, colon, value = line.partition(":")
         if not colon or not name or name != name.strip():
             raise ValueError("bad header line")
-        headers.setdefault(name.lower(), value.strip())
+        key, value = name.lower(), value.strip()
+        if key in _FRAMING_HEADERS and headers.get(key, value) != value:
+            raise ValueError(f"conflicting {name} headers")
+        headers.setdefault(key, value)
     return int(status_text), version, headers
 
 
@@ -347,11 +373,10 @@ def _read_chunked(connection: _Connection, deadline: float) -> bytes:
             _receive(connection, deadline)
         line, _, rest = bytes(connection.buffer).partition(b"\r\n")
         connection.buffer[:] = rest
-        size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise ValueError("bad chunk size") from None
+        size_text = line.split(b";", 1)[0].strip(b" \t")
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise ValueError("bad chunk size")
+        size = int(size_text, 16)
         if size == 0:
             while not connection.buffer.startswith(b"\r\n"):  # trailers, then the blank line
                 end = connection.buffer.find(b"\r\n")
@@ -367,6 +392,8 @@ def _read_chunked(connection: _Connection, deadline: float) -> bytes:
             raise ValueError("answer too large")
         while len(connection.buffer) < size + 2:
             _receive(connection, deadline)
+        if connection.buffer[size : size + 2] != b"\r\n":
+            raise ValueError("bad chunk end")
         body += connection.buffer[:size]
         del connection.buffer[: size + 2]
 

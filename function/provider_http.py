@@ -16,7 +16,8 @@ Answers are asked for without content coding (``Accept-Encoding: identity``)
 and one that comes compressed anyway is refused unread: inflating it would let
 a few kilobytes on the wire become gigabytes in memory. Each network read is
 also bounded by the time left when the call started, so a provider that drips
-its answer byte by byte is stopped within about twice the timeout. An answer
+its answer byte by byte is stopped within about twice the timeout; until the
+answer's head is complete, no read outlasts the deadline at all. An answer
 whose last byte lands just after the deadline is still used: the provider has
 already spent the single-use code on it.
 
@@ -40,6 +41,7 @@ import logging
 import math
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,7 +99,8 @@ class _AttemptTrace:
     is what says the whole request was written.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
         self.opened_connection = False
         self.request_sent = False
         self.got_response = False
@@ -119,6 +122,55 @@ class _AttemptTrace:
 
 class _Deadline(Exception):
     """The call's overall deadline passed while the answer was still arriving."""
+
+
+_attempt_of_thread = threading.local()
+"""The attempt the calling thread is making (httpcore does a sync request's I/O on the caller's thread)."""
+
+
+def _head_read_timeout(timeout: float | None) -> float | None:
+    """Until the answer's head is in, no read may outlast the call's deadline.
+
+    httpcore bounds each read, not the head as a whole: a provider that sent
+    one header line at a time, each within the timeout, would hold the call
+    until the Lambda timeout.
+    """
+    attempt = getattr(_attempt_of_thread, "trace", None)
+    if attempt is None or attempt.got_response:
+        return timeout
+    left = attempt.deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the answer's head did not arrive by the deadline")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _head_read_timeout(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, with reads of an answer's head held to the call's deadline."""
+
+    def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(super().connect_tcp(*args, **kwargs))
 
 
 def tls_context(environ: Mapping[str, str]) -> ssl.SSLContext:
@@ -159,6 +211,7 @@ class ProviderClient:
             # httpcore writes the head and the body separately; without TCP_NODELAY the body
             # waits for the provider's delayed ACK of the head (write-write-read).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+            network_backend=_DeadlineBackend(),
         )
 
     def send(
@@ -193,19 +246,23 @@ class ProviderClient:
         """One call with the answer unparsed, cut off at ``max_bytes``; the same deadline and retry rules."""
         deadline = time.monotonic() + timeout
         retried = False
-        while True:
-            trace = _AttemptTrace()
-            try:
-                return self._attempt(method, url, deadline, trace, headers, form, json_body, content, max_bytes)
-            except (httpcore.TimeoutException, _Deadline):
-                raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
-            except _FAILED as exc:
-                if not retried and trace.safe_to_retry(exc) and time.monotonic() < deadline:
-                    retried = True
-                    continue
-                raise ExchangeError(
-                    "provider_error", log_detail=f"provider unreachable ({type(exc).__name__})"
-                ) from None
+        try:
+            while True:
+                trace = _AttemptTrace(deadline)
+                _attempt_of_thread.trace = trace
+                try:
+                    return self._attempt(method, url, deadline, trace, headers, form, json_body, content, max_bytes)
+                except (httpcore.TimeoutException, _Deadline):
+                    raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
+                except _FAILED as exc:
+                    if not retried and trace.safe_to_retry(exc) and time.monotonic() < deadline:
+                        retried = True
+                        continue
+                    raise ExchangeError(
+                        "provider_error", log_detail=f"provider unreachable ({type(exc).__name__})"
+                    ) from None
+        finally:
+            _attempt_of_thread.trace = None
 
     def close(self) -> None:
         self._pool.close()
@@ -225,7 +282,7 @@ class ProviderClient:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Deadline()
-        body, content_type = _encode_body(form, json_body, content)
+        body, content_type = _encode_body(method, form, json_body, content)
         sent = dict(DEFAULT_HEADERS)
         if content_type is not None:
             sent["content-type"] = content_type
@@ -260,13 +317,19 @@ class ProviderClient:
 
 
 def _encode_body(
-    form: Mapping[str, str] | None, json_body: Mapping[str, Any] | None, content: bytes | None
+    method: str, form: Mapping[str, str] | None, json_body: Mapping[str, Any] | None, content: bytes | None
 ) -> tuple[bytes | None, str | None]:
-    """The request body and its media type, encoded as httpx would (forms with ``+`` for spaces)."""
+    """The request body and its media type, encoded as httpx would (forms with ``+`` for spaces).
+
+    POST, PUT and PATCH always have a body, if empty, so ``Content-Length: 0``
+    goes out: GitHub requires it (to star a repository, say).
+    """
     if form is not None:
         return urlencode(form).encode(), "application/x-www-form-urlencoded"
     if json_body is not None:
         return json.dumps(json_body, separators=(",", ":")).encode(), "application/json"
+    if content is None and method.upper() in ("POST", "PUT", "PATCH"):
+        return b"", None
     return content, None
 
 

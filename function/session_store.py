@@ -13,8 +13,11 @@ succeeds only while its claim holds). So a rotating refresh token is spent
 once, however many requests find it due together.
 
 Calls go through ``dynamodb`` (DynamoDB's JSON protocol over kept-alive
-connections, each attempt bounded to a few seconds, two attempts); any failure but
-a failed condition is ``SessionStoreError``, whose message is safe to log.
+connections, each attempt bounded to a few seconds, two attempts). A write
+that must not be applied twice (the sign-in's item, a refresh claim, the
+refreshed tokens) is not sent again when a first attempt's fate is unknown:
+that request then fails instead. Any failure but a failed condition is
+``SessionStoreError``, whose message is safe to log.
 """
 
 from __future__ import annotations
@@ -91,13 +94,13 @@ class SessionStore:
         self._client = client
 
     def get(self, key: str) -> StoredSession | None:
-        answer = self._call("GetItem", Key=_key(key), ConsistentRead=True)
+        answer = self._call("GetItem", repeatable=True, Key=_key(key), ConsistentRead=True)
         item = answer.get("Item")
         return None if item is None else _from_item(item)
 
     def create(self, session: StoredSession) -> None:
         try:
-            self._call("PutItem", Item=_to_item(session), ConditionExpression="attribute_not_exists(id)")
+            self._call("PutItem", repeatable=False, Item=_to_item(session), ConditionExpression="attribute_not_exists(id)")
         except _ConditionFailed:
             raise SessionStoreError("DynamoDB refused PutItem (the session key exists)") from None
 
@@ -108,6 +111,7 @@ class SessionStore:
             "SET last_seen_at = :seen, expires_at = :expires",
             "attribute_exists(id)",
             {":seen": _number(last_seen_at), ":expires": _number(expires_at)},
+            repeatable=True,
         )
 
     def claim_refresh(self, key: str, version: int, claim: str, until: int, now: int) -> bool:
@@ -117,6 +121,7 @@ class SessionStore:
             "SET refresh_claim = :claim, lock_until = :until",
             "version = :version AND (attribute_not_exists(lock_until) OR lock_until < :now)",
             {":claim": {"S": claim}, ":until": _number(until), ":version": _number(version), ":now": _number(now)},
+            repeatable=False,
         )
 
     def store_tokens(self, session: StoredSession, claim: str) -> bool:
@@ -146,14 +151,17 @@ class SessionStore:
             "refresh_claim = :claim",
             values,
             names={"#scope": "scope"},
+            repeatable=False,
         )
 
     def release(self, key: str, claim: str) -> None:
         """Give up a claim without new tokens (the provider failed), so the next request may try."""
-        self._update(key, "REMOVE refresh_claim, lock_until", "refresh_claim = :claim", {":claim": {"S": claim}})
+        self._update(
+            key, "REMOVE refresh_claim, lock_until", "refresh_claim = :claim", {":claim": {"S": claim}}, repeatable=True
+        )
 
     def delete(self, key: str) -> None:
-        self._call("DeleteItem", Key=_key(key))
+        self._call("DeleteItem", repeatable=True, Key=_key(key))
 
     def close(self) -> None:
         self._client.close()
@@ -165,11 +173,14 @@ class SessionStore:
         condition: str,
         values: Mapping[str, Any],
         names: Mapping[str, str] | None = None,
+        *,
+        repeatable: bool,
     ) -> bool:
         extra = {"ExpressionAttributeNames": dict(names)} if names else {}
         try:
             self._call(
                 "UpdateItem",
+                repeatable=repeatable,
                 Key=_key(key),
                 UpdateExpression=expression,
                 ConditionExpression=condition,
@@ -180,9 +191,10 @@ class SessionStore:
             return False
         return True
 
-    def _call(self, operation: str, **arguments: Any) -> dict[str, Any]:
+    def _call(self, operation: str, *, repeatable: bool, **arguments: Any) -> dict[str, Any]:
+        """``repeatable``: applied twice, the call changes nothing more (see ``dynamodb.DynamoDB.call``)."""
         try:
-            return self._client.call(operation, {"TableName": self._table, **arguments})
+            return self._client.call(operation, {"TableName": self._table, **arguments}, repeatable=repeatable)
         except DynamoDBError as exc:
             if exc.code == CONDITION_FAILED:
                 raise _ConditionFailed() from None

@@ -177,6 +177,22 @@ def drip(body: bytes, interval: float) -> Behaviour:
     return behaviour
 
 
+def drip_head(interval: float, seconds: float) -> Behaviour:
+    """Start a 200 answer, then send one more header line every ``interval`` seconds; close after ``seconds``."""
+
+    def behaviour(server: FaultServer, connection: socket.socket, serial: int) -> None:
+        server.read_request(connection)
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        until = time.monotonic() + seconds
+        line = 0
+        while not server.stopping() and time.monotonic() < until:
+            connection.sendall(b"X-Slow-%d: 1\r\n" % line)
+            line += 1
+            time.sleep(interval)
+
+    return behaviour
+
+
 def late_tail(body: bytes, pauses: list[float]) -> Behaviour:
     """Send the head, then the body in ``len(pauses)`` pieces, sleeping before each piece."""
 

@@ -236,6 +236,14 @@ def test_only_content_negotiation_headers_and_the_token_go_upstream(open_api, si
         assert never not in seen.headers, never
 
 
+def test_a_bodiless_put_post_or_patch_goes_upstream_with_content_length_zero(open_api, signed_in):
+    for method in ("PUT", "POST", "PATCH", "DELETE"):
+        assert signed_in.request(method, "/api/proxy/github/user/starred/octo/hello").status == 200
+
+    lengths = {seen.method: seen.headers.get("content-length") for seen in open_api.seen}
+    assert lengths == {"PUT": "0", "POST": "0", "PATCH": "0", "DELETE": None}, "GitHub wants Content-Length: 0 to star"
+
+
 def test_a_forwarded_header_that_is_not_printable_ascii_is_refused_before_anything_is_sent(open_api, signed_in):
     for value in ("application/json; q=é", "application/json\x7f"):
         reply = signed_in.request("GET", "/api/proxy/github/repos", headers={"accept": value})

@@ -55,6 +55,16 @@ def test_provider_that_drips_its_answer_is_cut_off_at_the_deadline(deploy_token_
     assert elapsed < 1.5, "each byte arrives well within the read timeout, so only the overall deadline stops it"
 
 
+def test_provider_that_drips_its_answers_head_is_cut_off_at_the_deadline(deploy_token_url, exchange_code):
+    with fault_servers.running(fault_servers.drip_head(interval=0.1, seconds=4)) as server:
+        deploy_token_url(server.url, timeout_seconds=0.5)
+
+        reply, elapsed = timed(lambda: exchange_code("code-0123456789"))
+
+    assert (reply.status, reply.body["error"]) == (504, "provider_timeout")
+    assert elapsed < 1.2, "each header line arrives within the read timeout; only the deadline stops the head"
+
+
 def test_answer_completed_just_after_the_deadline_is_still_used(deploy_token_url, exchange_code):
     pieces = fault_servers.late_tail(fault_servers.token_answer(TOKEN), pauses=[0.2, 0.2])
     with fault_servers.running(pieces) as server:
@@ -136,8 +146,8 @@ def attempt_events(monkeypatch):
     original_init = provider_http._AttemptTrace.__init__
     original_call = provider_http._AttemptTrace.__call__
 
-    def init(self):
-        original_init(self)
+    def init(self, deadline):
+        original_init(self, deadline)
         self.seen_events = []
         attempts.append(self.seen_events)
 
