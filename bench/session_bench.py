@@ -382,18 +382,22 @@ def main() -> None:
 
     ms = 1000.0
     p50 = {name: statistics.median(values) for name, values in samples.items()}
-    table_p50, table_cpu = p50["table"], p50["table_cpu"]
+    table_cpu = p50["table_cpu"]
     overhead_cpu = p50["handler_cpu"] - p50["direct_cpu"]
     kept = {name: statistics.median(values) for name, values in kept_alive.items()}
     kept_overhead = kept["handler_cpu"] - kept["direct_cpu"]
     provider_delta = kept["client_cpu"] - kept["direct_cpu"]
     cold_session = statistics.median(cold["session_import"]) + statistics.median(cold["session_first"])
     cold_browser = statistics.median(cold["browser_import"]) + statistics.median(cold["browser_first"])
+
+    def p50_p90(name: str) -> str:
+        return f"{p50[name] * ms:.3f} / {percentile(samples[name], 0.9) * ms:.3f} ms"
+
     rows = [
-        ("proxied call p50 / p90, through handler", f"{p50['handler'] * ms:.3f} / {percentile(samples['handler'], 0.9) * ms:.3f} ms", ""),
-        ("same call p50 / p90, direct httpx", f"{p50['direct'] * ms:.3f} / {percentile(samples['direct'], 0.9) * ms:.3f} ms", ""),
-        ("bare DynamoDB GetItem (moto) p50 / p90", f"{table_p50 * ms:.3f} / {percentile(samples['table'], 0.9) * ms:.3f} ms", ""),
-        ("  the same through botocore", f"{p50['sdk'] * ms:.3f} / {percentile(samples['sdk'], 0.9) * ms:.3f} ms", ""),
+        ("proxied call p50 / p90, through handler", p50_p90("handler"), ""),
+        ("same call p50 / p90, direct httpx", p50_p90("direct"), ""),
+        ("bare DynamoDB GetItem (moto) p50 / p90", p50_p90("table"), ""),
+        ("  the same through botocore", p50_p90("sdk"), ""),
         ("handler thread CPU per call (p50)", f"{p50['handler_cpu'] * ms:.3f} ms", ""),
         ("direct call thread CPU per call (p50)", f"{p50['direct_cpu'] * ms:.3f} ms", ""),
         ("bare GetItem CPU (p50): function's client / botocore", f"{table_cpu * ms:.3f} / {p50['sdk_cpu'] * ms:.3f} ms", f"ratio {p50['sdk_cpu'] / table_cpu:.1f}x"),

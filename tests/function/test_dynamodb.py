@@ -392,7 +392,7 @@ def test_the_endpoint_is_the_configured_one_or_the_regions():
     assert endpoint_from_environment(both, "us-east-1") == "http://127.0.0.1:2"
 
 
-def test_the_host_header_leaves_out_the_schemes_own_port(serve):
+def test_the_host_header_leaves_out_the_schemes_own_port():
     assert DynamoDB("https://dynamodb.us-east-1.amazonaws.com", SIGNER, PLAIN_TLS)._host_header == "dynamodb.us-east-1.amazonaws.com"
     assert DynamoDB("https://dynamodb.us-east-1.amazonaws.com:443/", SIGNER, PLAIN_TLS)._host_header == "dynamodb.us-east-1.amazonaws.com"
     assert DynamoDB("http://[::1]:8000", SIGNER, None)._host_header == "[::1]:8000"
