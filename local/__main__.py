@@ -26,11 +26,24 @@ from types import FrameType
 from typing import Any
 
 from oauth_exchange.settings import AllowList, ConfigError, check_origin, redirect_uris
+from oauth_exchange.site_settings import SiteSettings
+from oauth_exchange.stack_values import load_stack_values
 from local.console import console
 from local.decap_cms import InstallError
 from local.http_server import PortInUse
-from local.stack import CMS_REPO, FAKE_ORGS, FAKE_TEAMS, PROVIDER, REPO, LocalStack, Log, MissingClientSecret
-from local.stack_file import StackFileError, read_stack_file
+from local.stack import (
+    CMS_REPO,
+    FAKE_CLIENT_ID,
+    FAKE_ORGS,
+    FAKE_REPLACES,
+    FAKE_TEAMS,
+    PROVIDER,
+    REPO,
+    LocalStack,
+    Log,
+    MissingClientSecret,
+)
+from local.stack_file import StackFile, StackFileError, read_stack_file
 
 DEFAULT_SITE_PORT = 8000
 DEFAULT_CMS_PORT = 8001
@@ -148,22 +161,19 @@ class Plan:
 
 
 def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
-    values: dict[str, Any] = {}
-    site_root = REPO / "site"
-    if args.config is not None:
-        stack_file = read_stack_file(args.config)
-        values = dict(stack_file.values)
-        site_root = stack_file.site_dir or site_root
-    providers = values.pop("providers", {PROVIDER: {}} if args.config is None else {})
-    if not isinstance(providers, Mapping) or not all(isinstance(e, Mapping | None) for e in providers.values()):
-        raise SetupError("oauth-exchange:providers: must be an object like {github: {clientId: ...}}")
-    plan = Plan(providers={name: dict(entry or {}) for name, entry in providers.items()}, config=values)
+    """The flags and the environment layered on the stack file, checked as ``pulumi up`` checks it."""
+    stack_file = read_stack_file(args.config) if args.config is not None else None
+    values: dict[str, Any] = dict(stack_file.values) if stack_file is not None else {}
+    providers = values.get("providers", {PROVIDER: {}} if stack_file is None else None)
+    plan = Plan(providers={}, config={k: v for k, v in values.items() if k != "providers"})
+    if isinstance(providers, Mapping):
+        plan.providers = {name: dict(entry) if isinstance(entry, Mapping) else entry for name, entry in providers.items()}
 
     github_id, github_secret = environ.get("GITHUB_CLIENT_ID") or None, environ.get("GITHUB_CLIENT_SECRET") or None
     if (github_id is None) != (github_secret is None):
         raise SetupError("Set both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to use the real GitHub, or neither.")
     if github_id is not None and github_secret is not None:
-        plan.providers[PROVIDER] = {**plan.providers.get(PROVIDER, {}), "clientId": github_id}
+        plan.providers[PROVIDER] = {**(plan.providers.get(PROVIDER) or {}), "clientId": github_id}
         plan.client_secrets[PROVIDER] = github_secret
     for name in plan.providers:
         secret = environ.get(secret_variable(name))
@@ -174,12 +184,46 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         listed = values.get("extraOrigins") or []
         plan.config["extraOrigins"] = [*listed, *args.extra_origin] if isinstance(listed, list) else listed
 
+    site_root = REPO / "site"
+    if stack_file is not None:
+        site = _check_stack(stack_file, plan)
+        site_root = site.site_dir if stack_file.values.get("siteDir") else site_root
     plan.site_root = (args.site_dir.resolve() if args.site_dir is not None else site_root)
     if not plan.site_root.is_dir():
         raise SetupError(f"The site folder {plan.site_root} does not exist.")
     if not (plan.site_root / "index.html").is_file():
         raise SetupError(f"{plan.site_root} has no index.html: the site serves it for / and for client-side routes.")
     return plan
+
+
+def _check_stack(stack_file: StackFile, plan: Plan) -> SiteSettings:
+    """The program's own checks on what this run deploys locally; only the fake GitHub's stand-ins are added.
+
+    A ``github`` entry without a local secret runs against the fake GitHub,
+    which brings its own client id and secret; a provider whose secret comes
+    from the environment has one, whatever the file says.
+    """
+    providers = dict(plan.providers)
+    if _runs_against_fake_github(plan):
+        providers[PROVIDER] = {**providers[PROVIDER], "clientId": FAKE_CLIENT_ID}
+    secret_names = stack_file.secret_names if stack_file.secret_names is not None else frozenset(providers)
+    given = stack_file.values.get("providers")
+    values = {**plan.config, "providers": providers if isinstance(given, Mapping) else given}
+    try:
+        _, site = load_stack_values(
+            values,
+            {*secret_names, *plan.client_secrets, *([PROVIDER] if _runs_against_fake_github(plan) else [])},
+            region=stack_file.region,
+            base_dir=stack_file.project_dir,
+        )
+    except ConfigError as error:
+        raise SetupError(str(error)) from None
+    return site
+
+
+def _runs_against_fake_github(plan: Plan) -> bool:
+    entry = plan.providers.get(PROVIDER)
+    return isinstance(entry, Mapping) and PROVIDER not in plan.client_secrets and not FAKE_REPLACES.intersection(entry)
 
 
 def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
@@ -227,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     try:
         plan = make_plan(args, os.environ)
-    except (SetupError, StackFileError) as error:
+    except (SetupError, StackFileError, ConfigError) as error:
         print(error, file=sys.stderr)
         return 2
 

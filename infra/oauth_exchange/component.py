@@ -40,6 +40,7 @@ from oauth_exchange.settings import (
 )
 from oauth_exchange.site_settings import SiteSettings, connect_sources
 from oauth_exchange.stack_config import StackConfigError, Target, deployment_target
+from oauth_exchange.stack_values import refuse_conflicting_modes
 from oauth_exchange.static_site import StaticSite, StaticSiteArgs
 
 
@@ -106,14 +107,10 @@ class OAuthExchange(pulumi.ComponentResource):
         target = args.target or deployment_target()
         archive = _archive(args)
 
-        if settings.session is not None and not args.site.deploy:
-            raise StackConfigError(
-                ConfigError("session", "session mode serves /api/ on the stack's own site: it needs deploySite true")
-            )
-        if settings.session is not None and settings.cms is not None:
-            raise StackConfigError(
-                ConfigError("cms", "CMS popups open the function URL directly, which session mode makes private")
-            )
+        try:
+            refuse_conflicting_modes(settings, args.site)
+        except ConfigError as error:
+            raise StackConfigError(error) from None
         cms_signing_key = (
             CmsSigningKey(f"{name}-cms-signing-key", CmsSigningKeyArgs(settings=settings), opts=child)
             if settings.cms

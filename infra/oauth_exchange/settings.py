@@ -396,6 +396,8 @@ def _allow(key: str, value: Any, access_check: str, label: str) -> AllowList:
         return AllowList()
     if not isinstance(value, Mapping):
         raise ConfigError(key, "must be an object like {orgs: [my-org]}")
+    if not value:
+        raise ConfigError(key, "is empty, which would let anyone sign in; list who may, e.g. {orgs: [my-org]}, or remove it")
     known = _ALLOW_KEYS[access_check]
     for name in value:
         if name in known:
@@ -476,10 +478,12 @@ def access_policy_config(provider: Provider) -> dict[str, Any] | None:
 
 def _cms_settings(value: Any, providers: tuple[Provider, ...]) -> CmsSettings | None:
     """``oauth-exchange:cms``, e.g. ``{origins: [https://www.example.com], providers: {github: {scopes: [repo, user]}}}``."""
-    if value is None or value == {}:
+    if value is None:
         return None
     if not isinstance(value, Mapping):
         raise ConfigError("cms", "must be an object like {origins: [https://www.example.com]}")
+    if not value:
+        raise ConfigError("cms", "is empty; name the CMS admin pages' origins, e.g. {origins: [https://www.example.com]}, or remove the key")
     unknown = sorted(set(value) - _CMS_KEYS)
     if unknown:
         raise ConfigError(f"cms.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_CMS_KEYS))}")
@@ -949,6 +953,8 @@ def _session(value: Any) -> SessionSettings | None:
         return SessionSettings()
     if not isinstance(value, Mapping):
         raise ConfigError("session", "must be true, false or an object like {idleMinutes: 480, maxHours: 720}")
+    if not value:
+        raise ConfigError("session", "is empty; for session mode with the defaults set it to true")
     unknown = sorted(set(value) - _SESSION_KEYS)
     if unknown:
         raise ConfigError(f"session.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_SESSION_KEYS))}")

@@ -135,6 +135,8 @@ def _csp_additions(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return ()
     if not isinstance(value, Mapping):
         raise ConfigError(CSP_KEY, f"must be an object like {{imgSrc: [https://images.example.com]}}")
+    if not value:
+        raise ConfigError(CSP_KEY, "is empty; add sources per directive, e.g. {imgSrc: [https://images.example.com]}, or remove it")
     unknown = sorted(set(value) - set(CSP_DIRECTIVES))
     if unknown:
         raise ConfigError(f"{CSP_KEY}.{unknown[0]}", f"cannot be widened; known: {', '.join(CSP_DIRECTIVES)}")

@@ -1,16 +1,15 @@
 """Reads the stack's ``oauth-exchange:*`` config into settings, on the Pulumi side.
 
-Validation lives in ``oauth_exchange.settings``; this module only fetches the values
-Pulumi holds. The client secrets stay a secret Output: plain code only ever
-learns which providers have one, which is what validation needs at preview.
+Validation lives in ``oauth_exchange.stack_values`` (shared with the local
+stack); this module only fetches the values Pulumi holds. The client secrets
+stay a secret Output: plain code only ever learns which providers have one,
+which is what validation needs at preview.
 """
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,37 +19,16 @@ import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
 
-from oauth_exchange.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
-from oauth_exchange.site_settings import (
-    CSP_KEY,
-    CUSTOM_DOMAIN_KEY,
-    DEPLOY_SITE_KEY,
-    SITE_DIR_KEY,
-    SiteSettings,
-    load_site_settings,
+from oauth_exchange.settings import NAMESPACE, ConfigError, Settings
+from oauth_exchange.site_settings import SiteSettings
+from oauth_exchange.stack_values import (
+    OBJECT_KEYS,
+    SECRETS_KEY,
+    SITE_OBJECT_KEYS,
+    load_stack_values,
+    malformed_secrets_error,
+    plaintext_secrets_error,
 )
-
-OBJECT_KEYS = ("providers", "extraOrigins", "cms", "session")
-SCALAR_KEYS = (
-    "callbackPath",
-    "timeoutSeconds",
-    "secretCacheSeconds",
-    "memorySize",
-    "reservedConcurrency",
-    "logRetentionDays",
-    "priceClass",
-    "rateLimit",
-)
-SECRETS_KEY = "clientSecrets"
-SITE_OBJECT_KEYS = (CUSTOM_DOMAIN_KEY, CSP_KEY)
-SITE_SCALAR_KEYS = (SITE_DIR_KEY, DEPLOY_SITE_KEY)
-PLACEHOLDER_CLIENT_ID = re.compile(r"replace-with", re.IGNORECASE)
-"""What the committed ``Pulumi.dev.yaml`` has instead of a client id (``Iv1.replace-with-your-client-id``)."""
-
-
-def known_keys() -> tuple[str, ...]:
-    """Every ``oauth-exchange:`` key the program reads; any other one is a typo."""
-    return (*OBJECT_KEYS, *SCALAR_KEYS, *SITE_OBJECT_KEYS, *SITE_SCALAR_KEYS, SECRETS_KEY)
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -89,40 +67,21 @@ def _secret_names(config: pulumi.Config) -> frozenset[str]:
     if raw is None:
         return frozenset()
     if not pulumi.runtime.is_config_secret(full_key):
-        raise ConfigError(
-            SECRETS_KEY,
-            "is stored in plaintext; set each value with pulumi config set --secret --path 'clientSecrets.<provider>'",
-        )
+        raise plaintext_secrets_error()
     try:
         names = json.loads(raw)
     except json.JSONDecodeError:
         names = None
     if not isinstance(names, dict):
-        raise ConfigError(SECRETS_KEY, "must be an object of provider name to client secret")
+        raise malformed_secrets_error()
     return frozenset(name for name, value in names.items() if isinstance(value, str) and value.strip())
 
 
-def _refuse_unknown_keys() -> None:
-    """A misspelt key (``customDomian``) would otherwise be ignored without a word."""
+def _present_keys(namespace: str) -> set[str]:
+    """The keys of ``namespace`` the stack has, set or defaulted, without the namespace."""
     # The SDK has no public list of the keys it was given: read its config map and the CLI's variable.
     present = {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()}
-    known = known_keys()
-    for full_key in sorted(present):
-        namespace, _, key = full_key.partition(":")
-        if namespace == NAMESPACE and key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
-            hint = f"did you mean {close[0]}? " if close else ""
-            raise ConfigError(key, f"is not a setting of this program; {hint}known: {', '.join(sorted(known))}")
-
-
-def _refuse_placeholder_client_ids(settings: Settings) -> None:
-    for provider in settings.providers:
-        if PLACEHOLDER_CLIENT_ID.search(provider.client_id):
-            raise ConfigError(
-                f"providers.{provider.name}.clientId",
-                f"is still the placeholder {provider.client_id!r}; set your OAuth app's client id with "
-                f"pulumi config set --path 'providers.{provider.name}.clientId' <client id>",
-            )
+    return {key for full_key in present for ns, _, key in [full_key.partition(":")] if ns == namespace}
 
 
 def _reported_cleanly(read: Callable[..., StackConfig]) -> Callable[..., StackConfig]:
@@ -144,25 +103,20 @@ def _reported_cleanly(read: Callable[..., StackConfig]) -> Callable[..., StackCo
 def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None = None) -> StackConfig:
     """The stack's settings; raises ``ConfigError`` naming the key when one is wrong.
 
-    Everything Pulumi holds as config is checked here, before any resource
-    exists, so bad config stops the preview at once. An empty scalar counts
-    as unset: Pulumi.yaml cannot declare an optional key without a default,
-    so ``reservedConcurrency`` defaults to ``""``. A relative ``siteDir`` is
-    relative to ``base_dir``, by default the working directory, which is the
-    project directory when ``pulumi`` runs the program.
+    Everything Pulumi holds as config is checked here (by ``load_stack_values``,
+    as ``run-local --config`` checks a stack file), before any resource
+    exists, so bad config stops the preview at once. A relative ``siteDir``
+    is relative to ``base_dir``, by default the working directory, which is
+    the project directory when ``pulumi`` runs the program.
     """
     config = config or pulumi.Config(NAMESPACE)
-    _refuse_unknown_keys()
-    values: dict[str, Any] = {key: _object(config, key) for key in OBJECT_KEYS}
-    values.update({key: config.get(key) or None for key in SCALAR_KEYS})
-    settings = load_settings(values, _secret_names(config))
-    _refuse_placeholder_client_ids(settings)
+    secret_names = _secret_names(config)
+    values = {
+        key: _object(config, key) if key in (*OBJECT_KEYS, *SITE_OBJECT_KEYS) else config.get(key)
+        for key in _present_keys(config.name) - {SECRETS_KEY}
+    }
     region = pulumi.Config("aws").get("region")
-    if region is not None:
-        function_url_origin_pattern(region)
-    site_values: dict[str, Any] = {key: _object(config, key) for key in SITE_OBJECT_KEYS}
-    site_values.update({key: config.get(key) or None for key in SITE_SCALAR_KEYS})
-    site = load_site_settings(site_values, settings, base_dir or Path.cwd())
+    settings, site = load_stack_values(values, secret_names, region=region, base_dir=base_dir or Path.cwd())
     return StackConfig(settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.infra.stack_mocks import ROOT, SECRETS_KEY, TEST_SECRET, committed_config, config_text, dev_config
+from tests.stack_refusals import REFUSALS, Refusal
 
 HARNESS = Path(__file__).resolve().parent / "run_as_pulumi.py"
 MAIN = ROOT / "__main__.py"
@@ -61,28 +62,25 @@ def test_the_committed_placeholder_client_id_is_refused_saying_what_to_set() -> 
     )
 
 
-def test_a_misspelt_key_is_refused_naming_it_and_the_likely_one() -> None:
-    message = _the_one_error(run_as_pulumi(MAIN, dev_config(customDomian={"domain": "app.example.com"})))
-    assert message.startswith("oauth-exchange:customDomian: is not a setting of this program; did you mean customDomain?")
+def program_overrides(refusal: Refusal) -> dict[str, Any]:
+    """The refusal's overrides as ``pulumi config`` holds them: client secrets set with --secret."""
+    overrides = dict(refusal.overrides)
+    if "clientSecrets" in overrides:
+        overrides["clientSecrets"] = {name: TEST_SECRET for name in overrides["clientSecrets"]}
+    return overrides
 
 
-def test_a_bad_region_is_named_as_aws_region() -> None:
-    message = _the_one_error(run_as_pulumi(MAIN, dev_config(**{"aws:region": "moon-base"})))
-    assert message == "aws:region: 'moon-base' is not an AWS region name"
+@pytest.mark.parametrize("refusal", REFUSALS, ids=lambda refusal: refusal.name)
+def test_each_refusal_is_one_clean_message_naming_the_key(refusal: Refusal) -> None:
+    """The same table drives tests/local/test_stack_refusals.py: run-local --config refuses alike."""
+    assert _the_one_error(run_as_pulumi(MAIN, dev_config(**program_overrides(refusal)))) == refusal.expected(ROOT)
 
 
-@pytest.mark.parametrize(
-    ("overrides", "key"),
-    [
-        ({"clientSecrets": None}, "oauth-exchange:clientSecrets.github"),
-        ({"extraOrigins": ["*"]}, "oauth-exchange:extraOrigins[0]"),
-        ({"siteDir": "no-such-folder"}, "oauth-exchange:siteDir"),
-        ({"contentSecurityPolicy": {"scriptSrc": ["'unsafe-inline'"]}}, "oauth-exchange:contentSecurityPolicy.scriptSrc[0]"),
-        ({"customDomain": {"domain": "app.example.com"}}, "oauth-exchange:customDomain"),
-    ],
-)
-def test_bad_config_is_one_clean_message_naming_the_key(overrides: dict[str, Any], key: str) -> None:
-    assert _the_one_error(run_as_pulumi(MAIN, dev_config(**overrides))).startswith(f"{key}: ")
+def test_a_provider_without_a_client_secret_is_named_with_the_command_that_sets_it() -> None:
+    assert _the_one_error(run_as_pulumi(MAIN, dev_config(clientSecrets=None))) == (
+        "oauth-exchange:clientSecrets.github: no client secret for provider 'github'; set it with "
+        "pulumi config set --secret --path 'clientSecrets.github' <secret>"
+    )
 
 
 def test_an_unexpected_failure_would_show_its_traceback(tmp_path: Path) -> None:

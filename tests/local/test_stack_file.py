@@ -11,6 +11,8 @@ import pytest
 from local.console import console, is_chatter
 from local.stack import REPO
 from local.stack_file import StackFileError, read_stack_file
+from oauth_exchange.settings import ConfigError
+from oauth_exchange.stack_values import plaintext_secrets_error
 
 
 def write(tmp_path: Path, text: str, name: str = "Pulumi.dev.yaml") -> Path:
@@ -43,10 +45,10 @@ def test_the_projects_keys_are_taken_without_their_namespace_and_other_namespace
         "extraOrigins": ["http://localhost:5173"],
         "secretCacheSeconds": 0,
     }
-    assert stack_file.site_dir is None
+    assert stack_file.region == "eu-west-1"
 
 
-def test_the_encrypted_client_secrets_are_skipped(tmp_path):
+def test_of_the_encrypted_client_secrets_only_the_names_are_kept(tmp_path):
     path = write(
         tmp_path,
         """
@@ -57,7 +59,18 @@ def test_the_encrypted_client_secrets_are_skipped(tmp_path):
               secure: AAABAJk1yqwYnJ3Ewql1hMlRUc8y2CKNw1VWzWjl8AquRG0fHmnSxg==
         """,
     )
-    assert set(read_stack_file(path).values) == {"providers"}
+    stack_file = read_stack_file(path)
+    assert set(stack_file.values) == {"providers"}
+    assert stack_file.secret_names == {"github"}
+    assert "AAAB" not in repr(stack_file)
+
+
+def test_plaintext_client_secrets_are_refused_as_the_program_refuses_them(tmp_path):
+    path = write(tmp_path, "config:\n  oauth-exchange:clientSecrets: {github: not-encrypted-value}\n")
+    with pytest.raises(ConfigError) as raised:
+        read_stack_file(path)
+    assert str(raised.value) == str(plaintext_secrets_error())
+    assert "not-encrypted-value" not in str(raised.value)
 
 
 def test_any_other_encrypted_value_is_refused_naming_its_key(tmp_path):
@@ -77,7 +90,7 @@ def test_any_other_encrypted_value_is_refused_naming_its_key(tmp_path):
 
 def test_site_dir_is_relative_to_the_stack_files_folder(tmp_path):
     path = write(tmp_path, "config:\n  oauth-exchange:siteDir: ../app/dist\n", name="Pulumi.dev.yaml")
-    assert read_stack_file(path).site_dir == (tmp_path.parent / "app" / "dist").resolve()
+    assert read_stack_file(path).project_dir == tmp_path.resolve()
 
 
 @pytest.mark.parametrize(

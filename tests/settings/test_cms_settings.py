@@ -9,6 +9,7 @@ from oauth_exchange.settings import (
     CMS_AUTH_ENDPOINT,
     CMS_CALLBACK_PREFIX,
     CMS_SIGNING_KEYS_ENTRY,
+    ConfigError,
     client_secrets_json,
     cms_base_url,
     cms_callback_urls,
@@ -73,9 +74,22 @@ def test_the_sites_origin_joins_the_cms_origins_when_asked():
     assert parse_config(function_config_json(settings, SITE), ARN).cms.origins == ("https://www.example.com", SITE)
 
 
-def test_an_empty_cms_object_is_cms_mode_off():
-    assert settings_with({}).cms is None
-    assert parse_config(function_config_json(settings_with({}), SITE), ARN).cms is None
+def test_an_empty_cms_object_is_refused_rather_than_silently_off():
+    with pytest.raises(ConfigError, match=r"^oauth-exchange:cms: is empty; name the CMS admin pages' origins"):
+        settings_with({})
+
+
+@pytest.mark.parametrize(
+    ("values", "key"),
+    [
+        ({"session": {}}, "oauth-exchange:session: is empty; for session mode with the defaults set it to true"),
+        ({"providers": {"github": {"clientId": "Ov23li01", "allow": {}}}}, "oauth-exchange:providers.github.allow: is empty"),
+    ],
+)
+def test_other_empty_objects_are_refused_saying_what_to_put_in_them(values, key):
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"providers": {"github": {"clientId": "Ov23li01"}}, **values}, {"github"})
+    assert str(raised.value).startswith(key)
 
 
 def test_the_cms_config_yml_values_come_from_the_function_url():

@@ -233,6 +233,7 @@ def test_bad_csp_sources_are_refused_naming_the_directive_and_index(directive: s
         ({"defaultSrc": ["*"]}, "contentSecurityPolicy.defaultSrc"),
         ({"imgSrc": "https://images.example.com"}, "contentSecurityPolicy.imgSrc"),
         (["https://x.example.com"], "contentSecurityPolicy"),
+        ({}, "contentSecurityPolicy"),
     ],
 )
 def test_bad_csp_shapes_are_refused_naming_the_key(value: Any, key: str) -> None:
