@@ -2,7 +2,10 @@
 
 The Pulumi-side names load on first use, so the plain modules (``settings``,
 ``site_settings``, ``packaging``, ...) import without Pulumi installed, as the
-local stack does.
+local stack does. ``load_settings`` and ``load_site_settings`` here are the
+Pulumi program's: a bad value stops ``pulumi up`` with one line naming it
+(``oauth_exchange.pulumi_errors``); the plain ones in ``settings`` and
+``site_settings`` raise ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -23,14 +26,14 @@ _EXPORTS = {
     "CustomDomainArgs": "custom_domain",
     "read_stack_config": "stack_config",
     "deployment_target": "stack_config",
-    "StackConfigError": "stack_config",
+    "StackConfigError": "pulumi_errors",
     "Target": "stack_config",
     "Settings": "settings",
     "ConfigError": "settings",
-    "load_settings": "settings",
+    "load_settings": "pulumi_errors",
     "SiteSettings": "site_settings",
     "DomainSettings": "site_settings",
-    "load_site_settings": "site_settings",
+    "load_site_settings": "pulumi_errors",
     "build_archive": "packaging",
 }
 __all__ = sorted(_EXPORTS)
@@ -41,9 +44,10 @@ if TYPE_CHECKING:
     from oauth_exchange.custom_domain import CustomDomain, CustomDomainArgs
     from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
     from oauth_exchange.packaging import build_archive
-    from oauth_exchange.settings import ConfigError, Settings, load_settings
-    from oauth_exchange.site_settings import DomainSettings, SiteSettings, load_site_settings
-    from oauth_exchange.stack_config import StackConfigError, Target, deployment_target, read_stack_config
+    from oauth_exchange.pulumi_errors import StackConfigError, load_settings, load_site_settings
+    from oauth_exchange.settings import ConfigError, Settings
+    from oauth_exchange.site_settings import DomainSettings, SiteSettings
+    from oauth_exchange.stack_config import Target, deployment_target, read_stack_config
     from oauth_exchange.static_site import StaticSite, StaticSiteArgs
 
 

@@ -33,13 +33,15 @@ from oauth_exchange.settings import (
     Settings,
     allowed_origins,
     callback_urls,
+    check_origin,
     cms_base_url,
     cms_callback_urls,
     config_js,
     spa_config,
 )
 from oauth_exchange.site_settings import SiteSettings, connect_sources
-from oauth_exchange.stack_config import StackConfigError, Target, deployment_target
+from oauth_exchange.pulumi_errors import argument_path, reported
+from oauth_exchange.stack_config import Target, deployment_target
 from oauth_exchange.stack_values import refuse_conflicting_modes
 from oauth_exchange.static_site import StaticSite, StaticSiteArgs
 
@@ -62,6 +64,9 @@ class OAuthExchangeArgs:
     """Where the zip is built and cached (relative paths are from the project directory)."""
 
 
+ARGS = "OAuthExchangeArgs"
+
+
 def _archive(args: OAuthExchangeArgs) -> Archive:
     if args.archive is not None:
         return args.archive
@@ -69,6 +74,24 @@ def _archive(args: OAuthExchangeArgs) -> Archive:
         return build_archive(function_dir(), args.build_dir)
     except PackagingError as error:
         raise pulumi.RunError(str(error)) from None
+
+
+def _check_args(args: OAuthExchangeArgs) -> None:
+    """What the component needs of its arguments, each named as the program wrote it (``OAuthExchangeArgs.site_origin``).
+
+    Settings from ``load_settings`` or ``read_stack_config`` are valid already;
+    these checks are for settings built by hand and for what only the
+    arguments together say.
+    """
+    with reported(argument_path(f"{ARGS}.settings")):
+        for index, origin in enumerate(args.settings.extra_origins):
+            check_origin(f"extraOrigins[{index}]", origin)
+        refuse_conflicting_modes(args.settings, args.site)
+    with reported(lambda key: f"{ARGS}.site_origin"):
+        if isinstance(args.site_origin, str):
+            check_origin("siteOrigin", args.site_origin)
+        if not args.site.deploy and args.site_origin is None and not args.settings.extra_origins:
+            raise ConfigError("siteOrigin", "site.deploy is false, so name the SPA's origin here or in the settings' extra origins")
 
 
 class OAuthExchange(pulumi.ComponentResource):
@@ -100,17 +123,10 @@ class OAuthExchange(pulumi.ComponentResource):
         super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
-        if not args.site.deploy and args.site_origin is None and not settings.extra_origins:
-            raise StackConfigError(
-                ConfigError("extraOrigins", "the stack deploys no site, so name the SPA's origin(s) in extraOrigins")
-            )
+        _check_args(args)
         target = args.target or deployment_target()
         archive = _archive(args)
 
-        try:
-            refuse_conflicting_modes(settings, args.site)
-        except ConfigError as error:
-            raise StackConfigError(error) from None
         cms_signing_key = (
             CmsSigningKey(f"{name}-cms-signing-key", CmsSigningKeyArgs(settings=settings), opts=child)
             if settings.cms

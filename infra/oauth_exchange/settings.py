@@ -63,6 +63,7 @@ class ConfigError(ValueError):
         full_key = key if ":" in key else f"{NAMESPACE}:{key}"  # e.g. aws:region is not ours
         super().__init__(f"{full_key}: {problem}")
         self.key = key
+        self.problem = problem
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ which is what validation needs at preview.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,18 @@ import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
 
-from oauth_exchange.settings import NAMESPACE, ConfigError, Settings
+from oauth_exchange.pulumi_errors import reported, stack_key
+from oauth_exchange.settings import NAMESPACE, Settings
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import (
     OBJECT_KEYS,
     SECRETS_KEY,
     SITE_OBJECT_KEYS,
+    known_keys,
     load_stack_values,
     malformed_secrets_error,
     plaintext_secrets_error,
 )
-
-
-class StackConfigError(ConfigError, pulumi.RunError):
-    """A ``ConfigError`` that Pulumi reports as its one-line message, without a Python traceback."""
-
-    def __init__(self, error: ConfigError) -> None:
-        ValueError.__init__(self, str(error))
-        self.key = error.key
 
 
 @dataclass(frozen=True)
@@ -78,30 +71,19 @@ def _secret_names(config: pulumi.Config) -> frozenset[str]:
 
 
 def _present_keys(namespace: str) -> set[str]:
-    """The keys of ``namespace`` the stack has, set or defaulted, without the namespace."""
+    """The keys of ``namespace`` the stack has, set or defaulted, without the namespace.
+
+    In the namespace of its own every key is this component's, so any other
+    is a typo; in a program's own namespace the program's other keys are left alone.
+    """
     # The SDK has no public list of the keys it was given: read its config map and the CLI's variable.
     present = {*pulumi.runtime.config.CONFIG.get(), *pulumi.runtime.get_config_env()}
-    return {key for full_key in present for ns, _, key in [full_key.partition(":")] if ns == namespace}
+    keys = {key for full_key in present for ns, _, key in [full_key.partition(":")] if ns == namespace}
+    return keys if namespace == NAMESPACE else keys & set(known_keys())
 
 
-def _reported_cleanly(read: Callable[..., StackConfig]) -> Callable[..., StackConfig]:
-    """Config errors leave the program as ``StackConfigError``: the CLI prints the message alone."""
-
-    @functools.wraps(read)
-    def read_or_report(*args: Any, **kwargs: Any) -> StackConfig:
-        try:
-            return read(*args, **kwargs)
-        except StackConfigError:
-            raise
-        except ConfigError as error:
-            raise StackConfigError(error) from None
-
-    return read_or_report
-
-
-@_reported_cleanly
 def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None = None) -> StackConfig:
-    """The stack's settings; raises ``ConfigError`` naming the key when one is wrong.
+    """The stack's settings; raises ``StackConfigError`` naming the key (in ``config``'s namespace) when one is wrong.
 
     Everything Pulumi holds as config is checked here (by ``load_stack_values``,
     as ``run-local --config`` checks a stack file), before any resource
@@ -110,13 +92,14 @@ def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None
     the project directory when ``pulumi`` runs the program.
     """
     config = config or pulumi.Config(NAMESPACE)
-    secret_names = _secret_names(config)
-    values = {
-        key: _object(config, key) if key in (*OBJECT_KEYS, *SITE_OBJECT_KEYS) else config.get(key)
-        for key in _present_keys(config.name) - {SECRETS_KEY}
-    }
-    region = pulumi.Config("aws").get("region")
-    settings, site = load_stack_values(values, secret_names, region=region, base_dir=base_dir or Path.cwd())
+    with reported(stack_key(config.name)):
+        secret_names = _secret_names(config)
+        values = {
+            key: _object(config, key) if key in (*OBJECT_KEYS, *SITE_OBJECT_KEYS) else config.get(key)
+            for key in _present_keys(config.name) - {SECRETS_KEY}
+        }
+        region = pulumi.Config("aws").get("region")
+        settings, site = load_stack_values(values, secret_names, region=region, base_dir=base_dir or Path.cwd())
     return StackConfig(settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site)
 
 

@@ -1,7 +1,7 @@
 """Run a Pulumi program the way ``pulumi up`` runs it, against the mocks instead of an engine.
 
     PULUMI_CONFIG='{"oauth-exchange:...": "..."}' PULUMI_CONFIG_SECRET_KEYS='[...]' \
-        python3 tests/infra/run_as_pulumi.py PROGRAM
+        python3 tests/infra/run_as_pulumi.py PROGRAM [PROJECT]
 
 This is what the CLI's Python language host (``pulumi-language-python-exec``)
 does: config from those two variables, the program run with ``runpy`` inside
@@ -48,7 +48,7 @@ class _CliFormatter(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
-def main(program: str) -> int:
+def main(program: str, project: str = PROJECT) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_all_config(pulumi.runtime.get_config_env(), pulumi.runtime.get_config_secret_keys_env())
@@ -61,7 +61,7 @@ def main(program: str) -> int:
     region = pulumi.runtime.get_config("aws:region") or "us-east-1"
     mocks = AwsMocks(region)
     monitor = _StackOutputsMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, logger=diagnostics, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=False, logger=diagnostics, monitor=monitor)
     pulumi.runtime.settings.set_root_resource(None)  # set_mocks made a stack; run_in_stack makes the program's
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
@@ -81,7 +81,7 @@ def main(program: str) -> int:
 
 
 if __name__ == "__main__":
-    code = main(sys.argv[1])
+    code = main(*sys.argv[1:3])
     sys.stdout.flush()
     sys.stderr.flush()
     # The CLI only reads what the program printed; skip interpreter teardown, whose garbage collection of

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.stack_mocks import ROOT, SECRETS_KEY, TEST_SECRET, committed_config, config_text, dev_config
+from tests.infra.stack_mocks import PROJECT, ROOT, SECRETS_KEY, TEST_SECRET, committed_config, config_text, dev_config
 from tests.stack_refusals import REFUSALS, Refusal
 
 HARNESS = Path(__file__).resolve().parent / "run_as_pulumi.py"
@@ -20,12 +20,16 @@ MAIN = ROOT / "__main__.py"
 
 
 def run_as_pulumi(
-    program: Path, config: dict[str, str], secret_keys: tuple[str, ...] = (SECRETS_KEY,), **env: str
+    program: Path,
+    config: dict[str, str],
+    secret_keys: tuple[str, ...] = (SECRETS_KEY,),
+    project: str = PROJECT,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     variables = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_CONFIG")}
     variables |= {"PULUMI_CONFIG": json.dumps(config), "PULUMI_CONFIG_SECRET_KEYS": json.dumps(list(secret_keys)), **env}
     return subprocess.run(
-        [sys.executable, str(HARNESS), str(program)],
+        [sys.executable, str(HARNESS), str(program), project],
         capture_output=True,
         text=True,
         env=variables,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from oauth_exchange.settings import config_js, load_settings
-from oauth_exchange.stack_config import StackConfigError
+from oauth_exchange.pulumi_errors import StackConfigError
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
@@ -101,5 +101,5 @@ def test_an_exchange_without_a_site_or_any_origin_is_refused_naming_extra_origin
         "OAuthExchange('auth', OAuthExchangeArgs(settings=settings, site=SiteSettings(deploy=False),\n"
         "    client_secrets=pulumi.Output.secret({'github': 's'})))\n"
     )
-    with pytest.raises(StackConfigError, match=r"^oauth-exchange:extraOrigins: the stack deploys no site"):
+    with pytest.raises(StackConfigError, match=r"^OAuthExchangeArgs.site_origin: site.deploy is false"):
         run_program({"aws:region": "us-east-1"}, (), program=program)

@@ -16,7 +16,8 @@ from oauth_exchange.component import OAuthExchange
 from oauth_exchange.exchange_function import ExchangeFunction
 from oauth_exchange.settings import ConfigError, load_settings
 from oauth_exchange.site_settings import SiteSettings
-from oauth_exchange.stack_config import StackConfigError, read_stack_config
+from oauth_exchange.pulumi_errors import StackConfigError
+from oauth_exchange.stack_config import read_stack_config
 from oauth_exchange.stack_values import SECRETS_KEY, SITE_OBJECT_KEYS, known_keys
 from oauth_exchange.static_site import StaticSite
 from tests.infra.stack_mocks import SECRETS_KEY as SECRETS_KEY_FULL
