@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from oauth_exchange.packaging import PYTHON_VERSION, Archive
+from oauth_exchange.pulumi_errors import required
 from oauth_exchange.settings import (
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
@@ -19,6 +20,8 @@ from oauth_exchange.settings import (
 from oauth_exchange.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"
+
+FUNCTION_URL_OUTPUT = "aws.lambda_.FunctionUrl function_url"
 
 
 def role_policy(
@@ -204,7 +207,7 @@ class ExchangeFunction(pulumi.ComponentResource):
             function_url = aws.lambda_.FunctionUrl(
                 f"{name}-url", function_name=function.name, authorization_type="AWS_IAM", opts=child
             )
-            self.url = function_url.function_url
+            self.url = required(function_url.function_url, FUNCTION_URL_OUTPUT)
             self.function_name = function.name
             self.register_outputs({"url": self.url})
             return
@@ -224,6 +227,6 @@ class ExchangeFunction(pulumi.ComponentResource):
         )
         function_url_permissions(name, function.name, principal="*", auth_type="NONE", opts=child)
 
-        self.url = function_url.function_url
+        self.url = required(function_url.function_url, FUNCTION_URL_OUTPUT)
         self.function_name = function.name
         self.register_outputs({"url": self.url})

@@ -85,3 +85,24 @@ def load_site_settings(values: Mapping[str, Any], settings: Settings, base_dir: 
     """``site_settings.load_site_settings``, reported the same way."""
     with reported(values_path("load_site_settings")):
         return plain_site_settings.load_site_settings(values, settings, base_dir)
+
+
+class MissingOutputError(pulumi.RunError):
+    """An output the component builds on resolved empty: what mocks that echo their inputs give."""
+
+
+def required(output: pulumi.Output[Any], name: str, mock_method: str = "new_resource") -> pulumi.Output[str]:
+    """``output``, checked to be a non-empty string once known, else an error naming it (never ``https://none/``).
+
+    ``mock_method`` is the ``pulumi.runtime.Mocks`` method that gives it under mocks.
+    """
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise MissingOutputError(
+                f"{name} came back empty ({value!r}), and the component builds on it; under Pulumi's mocks, "
+                f"return it from {mock_method}, as oauth_exchange.testing.Mocks does"
+            )
+        return value
+
+    return output.apply(check)

@@ -18,7 +18,7 @@ import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
 
-from oauth_exchange.pulumi_errors import reported, stack_key
+from oauth_exchange.pulumi_errors import reported, required, stack_key
 from oauth_exchange.settings import NAMESPACE, Settings
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import (
@@ -115,7 +115,7 @@ class Target:
 def deployment_target() -> Target:
     """The AWS provider's account, partition and region, looked up once for every component."""
     return Target(
-        partition=aws.get_partition_output().partition,
-        account_id=aws.get_caller_identity_output().account_id,
-        region=aws.get_region_output().region,
+        partition=required(aws.get_partition_output().partition, "aws.get_partition() partition", "call"),
+        account_id=required(aws.get_caller_identity_output().account_id, "aws.get_caller_identity() account_id", "call"),
+        region=required(aws.get_region_output().region, "aws.get_region() region", "call"),
     )

@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from oauth_exchange.custom_domain import CustomDomain, CustomDomainArgs
+from oauth_exchange.pulumi_errors import required
 from oauth_exchange.settings import Settings, config_js, function_url_origin_pattern
 from oauth_exchange.site_files import cache_control, content_type, site_files
 from oauth_exchange.site_settings import (
@@ -257,8 +258,8 @@ class StaticSite(pulumi.ComponentResource):
         self.bucket_name = bucket.bucket
         self.distribution_id = distribution.id
         self.distribution_arn = distribution.arn
-        self.distribution_domain = distribution.domain_name
-        self.origin = distribution.domain_name.apply(lambda domain_name: site_origin(site, domain_name))
+        self.distribution_domain = required(distribution.domain_name, "aws.cloudfront.Distribution domain_name")
+        self.origin = self.distribution_domain.apply(lambda domain_name: site_origin(site, domain_name))
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,

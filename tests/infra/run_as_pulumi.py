@@ -23,13 +23,15 @@ import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(1, str(ROOT))  # for tests.infra.stack_mocks; the program finds oauth_exchange its own way
+sys.path.insert(1, str(ROOT))  # for tests.infra.stack_mocks
+sys.path.append(str(ROOT / "infra"))  # for its oauth_exchange.testing; a program puts its own copy first
 
 import pulumi  # noqa: E402
 from pulumi.runtime import rpc  # noqa: E402
 from pulumi.runtime.mocks import MockMonitor  # noqa: E402
 
-from tests.infra.stack_mocks import PROJECT, STACK, AwsMocks, unwrap  # noqa: E402
+from oauth_exchange.testing import Mocks  # noqa: E402
+from tests.infra.stack_mocks import PROJECT, STACK, unwrap  # noqa: E402
 
 
 class _StackOutputsMonitor(MockMonitor):
@@ -59,7 +61,7 @@ def main(program: str, project: str = PROJECT) -> int:
     diagnostics.setLevel(logging.INFO)
     diagnostics.propagate = False
     region = pulumi.runtime.get_config("aws:region") or "us-east-1"
-    mocks = AwsMocks(region)
+    mocks = Mocks(region)
     monitor = _StackOutputsMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=project, stack=STACK, preview=False, logger=diagnostics, monitor=monitor)
     pulumi.runtime.settings.set_root_resource(None)  # set_mocks made a stack; run_in_stack makes the program's

@@ -20,27 +20,26 @@ import yaml
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
+from oauth_exchange.testing import (  # noqa: F401 - the values tests compare with
+    ACCOUNT_ID,
+    AUTONAME_SUFFIX,
+    CERTIFICATE_ID,
+    CLOUDFRONT_ZONE_ID,
+    DISTRIBUTION_DOMAIN,
+    DISTRIBUTION_ID,
+    FUNCTION_URL_ID,
+    random_password,
+)
+from oauth_exchange.testing import Mocks
+
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "__main__.py"
 PROJECT = "oauth-exchange"
 STACK = "dev"
-ACCOUNT_ID = "123456789012"
 TEST_SECRET = "gh-client-secret-0123456789abcdef"
 TEST_CLIENT_ID = "Ov23liTestClient0123"
 """Stands in for the committed placeholder, which the program refuses."""
 SECRETS_KEY = f"{PROJECT}:clientSecrets"
-DISTRIBUTION_ID = "E2QWRUHAPOMQZL"
-DISTRIBUTION_DOMAIN = "d1234abcd5678.cloudfront.net"
-CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
-CERTIFICATE_ID = "9f8e7d6c-5b4a-3210-fedc-ba9876543210"
-FUNCTION_URL_ID = "abcdefghijklmnopqrstuvwxyz234567"
-AUTONAME_SUFFIX = "-20251129"
-"""What the mocks append to a resource's name or name prefix, as Pulumi's autonaming would."""
-
-
-def random_password(name: str) -> str:
-    """What the mocks make a RandomPassword named ``name`` generate: distinct per name, stable per name."""
-    return f"mockRandom{name.replace('-', '')}" + "x" * 32
 
 
 def config_text(value: Any) -> str:
@@ -149,102 +148,10 @@ def plain_parts(value: Any) -> Iterator[Any]:
         yield value
 
 
-class AwsMocks(pulumi.runtime.Mocks):
-    """Fills in what AWS would compute (ARNs, names, domains) so dependent inputs look real."""
-
-    def __init__(self, region: str) -> None:
-        self.region = region
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
-        results = {
-            "aws:index/getCallerIdentity:getCallerIdentity": {
-                "accountId": ACCOUNT_ID,
-                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
-                "userId": "AIDAEXAMPLE",
-                "id": ACCOUNT_ID,
-            },
-            "aws:index/getPartition:getPartition": {
-                "partition": "aws",
-                "dnsSuffix": "amazonaws.com",
-                "reverseDnsPrefix": "com.amazonaws",
-                "id": "aws",
-            },
-            "aws:index/getRegion:getRegion": {"region": self.region, "name": self.region, "id": self.region},
-        }
-        return results[args.token], []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-        inputs = dict(args.inputs)
-        region, account = self.region, ACCOUNT_ID
-        name = inputs.get("name") or (inputs.get("namePrefix") or f"{args.name}-").rstrip("-") + AUTONAME_SUFFIX
-        computed: dict[str, Any] = {}
-        resource_id = f"{args.name}-id"
-        match args.typ:
-            case "aws:s3/bucket:Bucket":
-                bucket = f"{args.name}-7f3a9c"
-                resource_id = bucket
-                computed = {
-                    "bucket": bucket,
-                    "arn": f"arn:aws:s3:::{bucket}",
-                    "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
-                }
-            case "aws:cloudfront/distribution:Distribution":
-                resource_id = DISTRIBUTION_ID
-                computed = {
-                    "arn": f"arn:aws:cloudfront::{account}:distribution/{DISTRIBUTION_ID}",
-                    "domainName": DISTRIBUTION_DOMAIN,
-                    "hostedZoneId": CLOUDFRONT_ZONE_ID,
-                }
-            case "aws:acm/certificate:Certificate":
-                resource_id = f"arn:aws:acm:us-east-1:{account}:certificate/{CERTIFICATE_ID}"
-                domain = inputs["domainName"]
-                computed = {
-                    "arn": resource_id,
-                    "domainValidationOptions": [
-                        {
-                            "domainName": domain,
-                            "resourceRecordName": f"_3a9f0c.{domain}.",
-                            "resourceRecordType": "CNAME",
-                            "resourceRecordValue": "_7b2e41.acm-validations.aws.",
-                        }
-                    ],
-                }
-            case "aws:acm/certificateValidation:CertificateValidation":
-                computed = {"certificateArn": inputs["certificateArn"]}
-            case "aws:route53/record:Record":
-                computed = {"fqdn": inputs["name"].rstrip(".")}
-            case "aws:kms/key:Key":
-                resource_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
-                computed = {"keyId": resource_id, "arn": f"arn:aws:kms:{region}:{account}:key/{resource_id}"}
-            case "aws:secretsmanager/secret:Secret":
-                resource_id = f"arn:aws:secretsmanager:{region}:{account}:secret:{args.name}-AbCdEf"
-                computed = {"arn": resource_id}
-            case "aws:secretsmanager/secretVersion:SecretVersion":
-                computed = {"secretArn": inputs["secretId"], "arn": inputs["secretId"]}
-            case "aws:cloudwatch/logGroup:LogGroup":
-                computed = {"name": name, "arn": f"arn:aws:logs:{region}:{account}:log-group:{name}"}
-            case "aws:iam/role:Role":
-                computed = {"name": name, "arn": f"arn:aws:iam::{account}:role/{name}"}
-            case "aws:lambda/function:Function":
-                computed = {"name": name, "arn": f"arn:aws:lambda:{region}:{account}:function:{name}"}
-            case "aws:lambda/functionUrl:FunctionUrl":
-                computed = {"functionUrl": f"https://{FUNCTION_URL_ID}.lambda-url.{region}.on.aws/"}
-            case "random:index/randomPassword:RandomPassword":
-                computed = {"result": random_password(args.name), "bcryptHash": "$2a$10$mock"}
-            case "aws:dynamodb/table:Table":
-                computed = {"name": name, "arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"}
-            case "aws:cloudfront/function:Function":
-                computed = {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
-            case "aws:wafv2/webAcl:WebAcl":
-                resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
-                computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}
-        return resource_id, inputs | computed
-
-
 class RecordingMonitor(MockMonitor):
     """The mock monitor, also remembering each resource's inputs and actual parent."""
 
-    def __init__(self, mocks: AwsMocks, deployment: Deployment) -> None:
+    def __init__(self, mocks: Mocks, deployment: Deployment) -> None:
         super().__init__(mocks)
         self.deployment = deployment
 
@@ -280,7 +187,7 @@ def run_program(
     """Run ``program`` (this repository's ``__main__.py``) once with ``config``; raises what it raises."""
     deployment = Deployment()
     region = config.get("aws:region", "us-east-1")
-    mocks = AwsMocks(region)
+    mocks = Mocks(region)
     logger = logging.getLogger(f"pulumi-mocks-{id(deployment)}")
     logger.addHandler(_ListHandler(deployment.logs))
     logger.propagate = False
