@@ -15,6 +15,7 @@ popup mode.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -25,12 +26,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from oauth_exchange.settings import AllowList, ConfigError, check_origin, redirect_uris
+from oauth_exchange.settings import AllowList, ConfigError, allowed_origins, check_origin, cms_origins, redirect_uris
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import load_stack_values
 from local.console import console
 from local.decap_cms import InstallError
-from local.http_server import PortInUse
+from local.http_server import LOOPBACK, PortInUse
 from local.stack import (
     CMS_REPO,
     FAKE_CLIENT_ID,
@@ -43,11 +44,20 @@ from local.stack import (
     Log,
     MissingClientSecret,
 )
+from local import rotate_secret
+from local.ready import ready_document
+from local.secrets_store import secret_variable
 from local.stack_file import StackFile, StackFileError, read_stack_file
 
 DEFAULT_SITE_PORT = 8000
 DEFAULT_CMS_PORT = 8001
-PORT_FLAGS = {"site": ("site", "--site-port"), "function": ("function URL", "--function-port"), "provider": ("fake provider", "--provider-port"), "cms": ("CMS admin page", "--cms-port")}
+PORT_FLAGS = {
+    "site": ("site", "--site-port"),
+    "function": ("function URL", "--function-port"),
+    "provider": ("fake provider", "--provider-port"),
+    "cms": ("CMS admin page", "--cms-port"),
+    "moto": ("moto (Secrets Manager)", "--moto-port"),
+}
 
 
 class SetupError(Exception):
@@ -56,11 +66,6 @@ class SetupError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def secret_variable(provider: str) -> str:
-    """The environment variable holding a provider's client secret: OAUTH_CLIENT_SECRET_<NAME>."""
-    return "OAUTH_CLIENT_SECRET_" + provider.upper().replace("-", "_")
 
 
 def _extra_origin(value: str) -> str:
@@ -80,6 +85,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site-port", type=int, default=DEFAULT_SITE_PORT, help="port of the SPA (0: any free port)")
     parser.add_argument("--function-port", type=int, default=0, help="port of the function URL (default: a free port)")
     parser.add_argument("--provider-port", type=int, default=0, help="port of the fake provider (default: a free port)")
+    parser.add_argument(
+        "--moto-port", type=int, default=0, help="port of moto's server: Secrets Manager, DynamoDB (default: a free port)"
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="once ready, print one JSON object to stdout with every URL, port, callback URL, moto's endpoint and "
+        "the secret's ARN (the rest goes to stderr); rotate a client secret with: rotate-secret PROVIDER "
+        "--moto-endpoint URL --secret-arn ARN",
+    )
     parser.add_argument(
         "--config",
         type=Path,
@@ -241,6 +256,7 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             cms=args.cms,
             cms_port=args.cms_port,
             cms_repo=args.cms_repo or CMS_REPO,
+            moto_port=args.moto_port,
             session=args.session,
             site_root=plan.site_root,
             log=log,
@@ -268,6 +284,9 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["rotate-secret"]:
+        return rotate_secret.main(argv[1:], os.environ)
     args = _parse(argv)
     try:
         plan = make_plan(args, os.environ)
@@ -289,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    log = console(args.verbose, lambda line: print(line, flush=True))
+    human = sys.stderr if args.json else sys.stdout
+    log = console(args.verbose, lambda line: print(line, file=human, flush=True))
     try:
         stack = _start(args, plan, log)
     except SetupError as error:
@@ -297,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     try:
         _announce(stack, plan, log)
+        if args.json:
+            print(json.dumps(ready_document(stack), sort_keys=True), flush=True)
         stop.wait()
         log("Stopping...")
     finally:
@@ -319,6 +341,13 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
     if stack.settings.session is not None:
         lines[2] = f"  Function URL:     {stack.function_url} (AWS_IAM: only the site's /api/ reaches it)"
         lines.append(f"  Session mode:     {stack.api_url}/ on the site, sessions in DynamoDB table {stack.session_table} (moto)")
+    localhost = stack.site_origin.replace(LOOPBACK, "localhost", 1)
+    if localhost not in allowed_origins(stack.settings, stack.site_origin):
+        lines.append(
+            f"  Open {LOOPBACK}, not localhost: the callback URLs and the function's CORS name {stack.site_origin} exactly, "
+            f"and {localhost} is another origin to the browser, so a sign-in from it fails at the provider "
+            "(or add it with --extra-origin)."
+        )
     if not demo:
         lines.append(f"  Site folder:      {plan.site_root}")
     if stack.settings.extra_origins:
@@ -338,11 +367,24 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         lines.append(f"  Sign-in allowed for: {'; '.join(rules)}")
     if stack.cms_site is not None:
         lines.append(f"  Decap CMS:        {stack.cms_site.admin_url} (edits {stack.cms_repo})")
-        if stack.provider is None:
-            lines.append(f"  CMS callback URL to register at GitHub: {stack.cms_callback_url}")
+    if stack.settings.cms is not None:
+        lines.extend(_cms_lines(stack, fake))
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)
+
+
+def _cms_lines(stack: LocalStack, fake: bool) -> list[str]:
+    """What a CMS's config.yml needs, and the callback URLs to register: printed whenever CMS mode is on."""
+    outputs = stack.outputs()
+    lines = [
+        f"  CMS origins:      {' '.join(cms_origins(stack.settings, stack.site_origin))}",
+        f"  CMS config.yml:   base_url: {outputs['cmsBaseUrl']}  auth_endpoint: {outputs['cmsAuthEndpoint']}",
+    ]
+    for name, url in outputs["cmsCallbackUrls"].items():
+        register = "" if fake and name == PROVIDER else f" (register it in your {stack.settings.provider(name).label} OAuth app)"
+        lines.append(f"  CMS callback URL: {url}{register}")
+    return lines
 
 
 def _allow_rules(allow: AllowList) -> list[tuple[str, tuple[str, ...]]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 from oauth_exchange.settings import (
     API_PATH,
+    CMS_AUTH_ENDPOINT,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     SESSION_KEY_ATTRIBUTE,
@@ -30,6 +31,7 @@ from oauth_exchange.settings import (
     allowed_origins,
     callback_urls,
     client_secrets_json,
+    cms_base_url,
     cms_callback_urls,
     cms_origins,
     function_config_json,
@@ -121,6 +123,8 @@ class LocalStack:
     ``ExtraProvider``), so a sign-in can choose between several, as a
     deployment with two or more providers does.
 
+    ``moto_port`` is the port of moto's server (Secrets Manager, DynamoDB); 0 picks a free one.
+
     ``session`` runs session mode: the site serves ``/api/*`` from the
     function URL as the distribution would (``local.edge_proxy``), the
     function URL admits only that proxy, and sessions live in a DynamoDB
@@ -146,6 +150,7 @@ class LocalStack:
         cms: bool = False,
         cms_port: int = 0,
         cms_repo: str = CMS_REPO,
+        moto_port: int = 0,
         extra_providers: Mapping[str, ExtraProvider] | None = None,
         session: bool | Mapping[str, Any] = False,
         log: Log | None = None,
@@ -182,6 +187,7 @@ class LocalStack:
         self._max_concurrency = max_concurrency
         self._cms = cms
         self._cms_port = cms_port
+        self._moto_port = moto_port
         self.cms_repo = cms_repo
         self.cms_site: CmsAdminSite | None = None
         self.repository: FakeRepository | None = None
@@ -213,7 +219,7 @@ class LocalStack:
 
     def _start(self) -> None:
         site_port, function_port, provider_port = self._ports
-        self.secrets = SecretsStore(verbose=self._verbose)
+        self.secrets = SecretsStore(verbose=self._verbose, port=self._moto_port)
         self._exit.callback(self.secrets.stop)
         self.site = StaticSite(self._site_root, site_port, log=self._log)
         self._exit.callback(self.site.stop)
@@ -333,6 +339,10 @@ class LocalStack:
         }
         if session:
             outputs["sessionTable"] = self.session_table
+        if self.settings.cms is not None:
+            outputs["cmsBaseUrl"] = cms_base_url(self.function_url)
+            outputs["cmsAuthEndpoint"] = CMS_AUTH_ENDPOINT
+            outputs["cmsCallbackUrls"] = cms_callback_urls(self.settings, self.function_url)
         return outputs
 
     def _function_environment(self) -> dict[str, str]:
