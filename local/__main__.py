@@ -8,8 +8,11 @@ environment variable ``OAUTH_CLIENT_SECRET_<NAME>``. Secrets are read from the
 environment only, never from the command line, and never printed.
 ``GITHUB_CLIENT_ID`` and ``GITHUB_CLIENT_SECRET`` together still mean the real
 GitHub. ``--site-dir`` serves your own built SPA instead of the demo.
-``--cms`` adds a Decap CMS admin page signing in through the function's CMS
-popup mode.
+``--cms [decap|sveltia|static]`` adds that CMS's admin page signing in
+through the function's CMS popup mode; ``--cms-origin`` names your own.
+``--json`` prints one JSON object for scripts once ready (``local.ready``),
+and ``rotate-secret`` replaces a client secret while it runs
+(``local.rotate_secret``).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -30,7 +33,7 @@ from oauth_exchange.settings import AllowList, ConfigError, allowed_origins, che
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import load_stack_values
 from local.console import console
-from local.decap_cms import InstallError
+from local.cms_bundles import BUNDLES, InstallError
 from local.http_server import LOOPBACK, PortInUse
 from local.stack import (
     CMS_REPO,
@@ -68,11 +71,14 @@ class SetupError(Exception):
         self.exit_code = exit_code
 
 
-def _extra_origin(value: str) -> str:
-    try:
-        return check_origin("--extra-origin", value)
-    except ConfigError as error:
-        raise argparse.ArgumentTypeError(str(error).split(": ", 1)[1]) from None
+def _origin_flag(flag: str) -> Callable[[str], str]:
+    def origin(value: str) -> str:
+        try:
+            return check_origin(flag, value)
+        except ConfigError as error:
+            raise argparse.ArgumentTypeError(error.problem) from None
+
+    return origin
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -107,7 +113,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--extra-origin",
         action="append",
         default=[],
-        type=_extra_origin,
+        type=_origin_flag("--extra-origin"),
         metavar="URL",
         help="another SPA origin the function serves, e.g. a dev server's http://localhost:5173 (repeatable)",
     )
@@ -122,9 +128,20 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--cms",
-        action="store_true",
-        help="CMS popup mode: also serve a Decap CMS admin page (Decap's bundle from the npm registry) "
-        "that signs in through the function; the fake GitHub serves its repository",
+        nargs="?",
+        const="decap",
+        choices=sorted(BUNDLES),
+        help="CMS popup mode: also serve that CMS's admin page (its published bundle from the npm registry; "
+        "default decap) that signs in through the function; the fake GitHub serves its repository",
+    )
+    parser.add_argument(
+        "--cms-origin",
+        action="append",
+        default=[],
+        type=_origin_flag("--cms-origin"),
+        metavar="URL",
+        help="the origin of another CMS admin page that may sign in, e.g. your own at http://localhost:1313 "
+        "(repeatable; turns CMS mode on)",
     )
     parser.add_argument("--cms-port", type=int, default=DEFAULT_CMS_PORT, help="port of the CMS admin page (0: any free port)")
     parser.add_argument(
@@ -253,7 +270,8 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             config=plan.config,
             refresh_tokens=args.refresh_tokens,
             allow=_allow(args),
-            cms=args.cms,
+            cms=args.cms or False,
+            cms_origins=tuple(args.cms_origin),
             cms_port=args.cms_port,
             cms_repo=args.cms_repo or CMS_REPO,
             moto_port=args.moto_port,
@@ -278,7 +296,7 @@ def _start(args: argparse.Namespace, plan: Plan, log: Log) -> LocalStack:
             exit_code=1,
         ) from None
     except InstallError as error:
-        raise SetupError(f"Could not install Decap CMS for --cms: {error}", exit_code=1) from None
+        raise SetupError(f"Could not install {BUNDLES[args.cms].label} for --cms: {error}", exit_code=1) from None
     except OSError as error:
         raise SetupError(f"Could not start: {error}.", exit_code=1) from None
 
@@ -366,7 +384,7 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         rules = [f"{label} {', '.join(values)}" for label, values in _allow_rules(allow) if values]
         lines.append(f"  Sign-in allowed for: {'; '.join(rules)}")
     if stack.cms_site is not None:
-        lines.append(f"  Decap CMS:        {stack.cms_site.admin_url} (edits {stack.cms_repo})")
+        lines.append(f"  {stack.cms_site.bundle.label + ':':<18}{stack.cms_site.admin_url} (edits {stack.cms_repo})")
     if stack.settings.cms is not None:
         lines.extend(_cms_lines(stack, fake))
     lines.append("Press Ctrl-C to stop.")

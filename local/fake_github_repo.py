@@ -4,9 +4,12 @@ Enough of the API for Decap CMS (and other git-based CMSs) to sign in and show
 a collection: ``GET /repos/{owner}/{repo}`` (with the caller's
 ``permissions``), ``branches/{branch}``, ``git/trees/{sha or ref:path}``
 (``recursive=1`` too), ``git/blobs/{sha}``, ``commits?path=&sha=``,
-``contents/{path}``, ``git/refs/heads/{branch}``, and CORS for browser
+``contents/{path}``, ``git/refs/heads/{branch}``,
+``collaborators/{user}`` (Sveltia CMS's access check), and CORS for browser
 callers as api.github.com answers it. Object ids are real git SHA-1s of the
-files, trees and commit, so paths and ids agree as on GitHub.
+files, trees and commits, so paths and ids agree as on GitHub. ``commit``
+adds a commit on the branch, as GraphQL's ``createCommitOnBranch`` does
+(``local.fake_github_graphql``); ``history`` keeps every one.
 
 Every request needs a token the fake provider issued (``token`` or
 ``Bearer``); a bad one is ``401 Bad credentials``, none is ``404`` (a
@@ -21,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,6 +35,7 @@ CORS_ALLOW_HEADERS = (
 )
 CORS_EXPOSE_HEADERS = "ETag, Link, Location, X-GitHub-Media-Type, X-RateLimit-Limit, X-RateLimit-Remaining"
 AUTHOR = {"name": "The Octocat", "email": "octocat@example.com", "date": "2026-01-15T09:30:00Z"}
+INITIAL_MESSAGE = "Initial content"
 
 DEMO_FILES: Mapping[str, str] = {
     "README.md": "# Website\n\nContent managed with Decap CMS.\n",
@@ -41,6 +46,10 @@ DEMO_FILES: Mapping[str, str] = {
     ),
     "static/images/.gitkeep": "",
 }
+
+
+NO_CONTENT = object()
+"""What a resource answers with ``204 No Content`` (a collaborator check that holds)."""
 
 
 @dataclass(frozen=True)
@@ -59,8 +68,24 @@ class _Entry:
     size: int | None
 
 
+@dataclass(frozen=True)
+class Commit:
+    """One commit on the branch: its id, tree, message and the paths it changed."""
+
+    sha: str
+    tree: str
+    parent: str | None
+    message: str
+    date: str
+    changed: frozenset[str]
+
+
+class StaleHead(ValueError):
+    """A commit was asked for on top of a head that is no longer the branch's."""
+
+
 class FakeRepository:
-    """``owner/name`` at one commit on ``branch``; ``files`` maps paths to their text."""
+    """``owner/name`` with one branch; ``files`` maps paths to their text at its first commit."""
 
     def __init__(
         self,
@@ -70,17 +95,55 @@ class FakeRepository:
         branch: str = "main",
         files: Mapping[str, str] = DEMO_FILES,
         push: bool = True,
+        collaborators: tuple[str, ...] | None = None,
         allowed_origins: Callable[[], list[str]] = list,
         token_is_valid: Callable[[str], bool] = lambda token: False,
     ) -> None:
         self.owner, self.name, self.branch, self.push = owner, name, branch, push
+        self.collaborators = tuple(c.lower() for c in (collaborators if collaborators is not None else (owner,)))
+        """Logins with write access (compared case-insensitively, as GitHub does)."""
         self.allowed_origins = allowed_origins
         self.token_is_valid = token_is_valid
         self.blobs: dict[str, bytes] = {}
         self.trees: dict[str, dict[str, _Entry]] = {}
-        self.root_tree = self._tree({path: text.encode() for path, text in files.items()})
-        self.commit_sha = _git_sha("commit", self._commit_object())
-        self.paths = {path: self._find(path) for path in files}
+        self.files = {path: text.encode() for path, text in files.items()}
+        tree = self._tree(self.files)
+        first = Commit(_git_sha("commit", _commit_object(tree, None, INITIAL_MESSAGE, AUTHOR["date"])), tree, None,
+                       INITIAL_MESSAGE, AUTHOR["date"], frozenset(self.files))
+        self.history: list[Commit] = [first]
+
+    @property
+    def head(self) -> Commit:
+        return self.history[-1]
+
+    @property
+    def commit_sha(self) -> str:
+        return self.head.sha
+
+    @property
+    def root_tree(self) -> str:
+        return self.head.tree
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """Each file's blob id at the head."""
+        return {path: _git_sha("blob", data) for path, data in self.files.items()}
+
+    def commit(self, additions: Mapping[str, bytes], deletions: tuple[str, ...], message: str, expected_head: str) -> Commit:
+        """A new commit on the branch with these changes; ``StaleHead`` unless the branch is at ``expected_head``."""
+        if expected_head != self.head.sha:
+            raise StaleHead(f'Expected branch to point to "{expected_head}" but it did not. Pull and try again.')
+        files = {path: data for path, data in self.files.items() if path not in deletions}
+        files.update(additions)
+        tree = self._tree(files)
+        date = _now()
+        sha = _git_sha("commit", _commit_object(tree, self.head.sha, message, date))
+        self.files = files
+        self.history.append(Commit(sha, tree, self.history[-1].sha, message, date, frozenset([*additions, *deletions])))
+        return self.head
+
+    def is_collaborator(self, login: str) -> bool:
+        return login.lower() in self.collaborators
 
     @property
     def full_name(self) -> str:
@@ -88,12 +151,14 @@ class FakeRepository:
 
     # -- what the fake's request routing calls -----------------------------------
 
-    def answer(self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str]) -> ApiAnswer | None:
+    def answer(
+        self, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes = b""
+    ) -> ApiAnswer | None:
         """The answer for a request under ``/repos/{owner}/{name}``, or None for anything else."""
         prefix = f"/repos/{self.full_name}"
         if path != prefix and not path.startswith(prefix + "/"):
             return None
-        cors = self._cors(headers.get("origin"))
+        cors = self.cors(headers.get("origin"))
         if method == "OPTIONS":
             if not cors:
                 return ApiAnswer(204, None)
@@ -109,7 +174,7 @@ class FakeRepository:
             )
         if method != "GET":
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS}, cors)
-        token = _token(headers.get("authorization", ""))
+        token = token_of(headers.get("authorization", ""))
         if token is None:
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS}, cors)
         if not self.token_is_valid(token):
@@ -117,6 +182,8 @@ class FakeRepository:
         body = self._resource(path[len(prefix) :], query)
         if body is None:
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, cors)
+        if body is NO_CONTENT:
+            return ApiAnswer(204, None, cors)
         etag = '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
         return ApiAnswer(200, body, {**cors, "ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60"})
 
@@ -127,14 +194,16 @@ class FakeRepository:
         if rest == "":
             return self._repository()
         if rest == f"/branches/{self.branch}":
-            return {"name": self.branch, "commit": self._commit(), "protected": False}
+            return {"name": self.branch, "commit": self._commit(self.head), "protected": False}
+        if rest.startswith("/collaborators/"):
+            return NO_CONTENT if self.is_collaborator(rest[len("/collaborators/") :]) else None
         if rest == f"/git/refs/heads/{self.branch}":
             return {"ref": f"refs/heads/{self.branch}", "object": {"type": "commit", "sha": self.commit_sha}}
         if rest == "/commits":
             if query.get("sha", self.branch) not in (self.branch, self.commit_sha):
                 return None
             path = query.get("path", "").strip("/")
-            return [self._commit()] if not path or path in self.paths or self._folder(path) else []
+            return [self._commit(c) for c in reversed(self.history) if not path or _touches(c, path)]
         if rest.startswith("/git/trees/"):
             return self._tree_answer(rest[len("/git/trees/") :], recursive=query.get("recursive") not in (None, "", "0"))
         if rest.startswith("/git/blobs/"):
@@ -157,17 +226,13 @@ class FakeRepository:
             "visibility": "private",
         }
 
-    def _commit(self) -> dict[str, Any]:
+    def _commit(self, commit: Commit) -> dict[str, Any]:
+        author = {**AUTHOR, "date": commit.date}
         return {
-            "sha": self.commit_sha,
-            "commit": {
-                "author": AUTHOR,
-                "committer": AUTHOR,
-                "message": "Initial content",
-                "tree": {"sha": self.root_tree},
-            },
+            "sha": commit.sha,
+            "commit": {"author": author, "committer": author, "message": commit.message, "tree": {"sha": commit.tree}},
             "author": {"login": self.owner},
-            "parents": [],
+            "parents": [] if commit.parent is None else [{"sha": commit.parent}],
         }
 
     def _tree_answer(self, tree_ish: str, *, recursive: bool) -> dict[str, Any] | None:
@@ -239,17 +304,6 @@ class FakeRepository:
         self.trees[sha] = ordered
         return sha
 
-    def _commit_object(self) -> bytes:
-        who = f"{AUTHOR['name']} <{AUTHOR['email']}> 1768469400 +0000"
-        return f"tree {self.root_tree}\nauthor {who}\ncommitter {who}\n\nInitial content\n".encode()
-
-    def _find(self, path: str) -> str:
-        *folders, name = path.split("/")
-        tree = self.root_tree
-        for folder in folders:
-            tree = self.trees[tree][folder].sha
-        return self.trees[tree][name].sha
-
     def _folder(self, path: str) -> str | None:
         tree = self.root_tree
         for folder in [part for part in path.split("/") if part]:
@@ -259,13 +313,29 @@ class FakeRepository:
             tree = entry.sha
         return tree
 
-    def _cors(self, origin: str | None) -> dict[str, str]:
+    def cors(self, origin: str | None) -> dict[str, str]:
+        """api.github.com's CORS headers, for the origins allowed."""
         if origin is None or origin not in self.allowed_origins():
             return {}
         return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": CORS_EXPOSE_HEADERS, "Vary": "Origin"}
 
 
-def _token(authorization: str) -> str | None:
+def _touches(commit: Commit, path: str) -> bool:
+    return any(changed == path or changed.startswith(path + "/") for changed in commit.changed)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _commit_object(tree: str, parent: str | None, message: str, date: str) -> bytes:
+    seconds = int(datetime.strptime(date, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp())
+    who = f"{AUTHOR['name']} <{AUTHOR['email']}> {seconds} +0000"
+    parent_line = "" if parent is None else f"parent {parent}\n"
+    return f"tree {tree}\n{parent_line}author {who}\ncommitter {who}\n\n{message}\n".encode()
+
+
+def token_of(authorization: str) -> str | None:
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() in ("token", "bearer") and token.strip():
         return token.strip()

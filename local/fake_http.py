@@ -123,7 +123,7 @@ class FakeHandler(BaseHTTPRequestHandler):
     def _extension(self, seen: SeenRequest) -> bool:
         """Whether an API plugged into the fake (``provider.api_extensions``) answered the request."""
         for extension in self.provider.api_extensions:
-            answer = extension.answer(seen.method, seen.path, seen.query, seen.headers)
+            answer = extension.answer(seen.method, seen.path, seen.query, seen.headers, seen.body)
             if answer is not None:
                 body = b"" if answer.body is None else json.dumps(answer.body).encode()
                 self.send_answer(answer.status, body, "application/json; charset=utf-8", answer.headers)
@@ -140,9 +140,10 @@ class FakeHandler(BaseHTTPRequestHandler):
             return None
         body = self.rfile.read(int(length))
         parts = urlsplit(self.path)
+        prefix = self.provider.api_prefix
         seen = SeenRequest(
             method=self.command,
-            path=parts.path,
+            path=parts.path[len(prefix) :] if prefix and parts.path.startswith(prefix + "/") else parts.path,
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,

@@ -189,6 +189,8 @@ class FakeProvider:
         self.revoked_tokens: list[str] = []
         self.api_extensions: list[Any] = []
         """Further APIs this fake serves (e.g. ``fake_github_repo.FakeRepository``): tried before its own routes."""
+        self.api_prefix = ""
+        """Also serve every route under this path, as GitHub Enterprise Server serves its REST API under ``/api/v3``."""
 
         self._state = _State()
         self._lock = threading.Lock()

@@ -39,9 +39,11 @@ from oauth_exchange.settings import (
     redirect_uris,
     spa_config,
 )
-from local import decap_cms
+from local import cms_bundles
 from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool
+from local.fake_github_graphql import PATH as GRAPHQL_PATH
+from local.fake_github_graphql import FakeGraphQL
 from local.fake_github_repo import FakeRepository
 from local.edge_proxy import EdgeProxy
 from local.fake_provider import FakeProvider
@@ -60,6 +62,8 @@ PROVIDER_LOG_POLL_SECONDS = 0.1
 FAKE_REPLACES = frozenset({"authorizeUrl", "tokenUrl", "revokeUrl", "userInfoUrl"})
 """An entry that names its own endpoints means a real server there, never the fake GitHub."""
 CMS_REPO = "octocat/website"
+GITHUB_API = "https://api.github.com"
+GHES_REST_PREFIX = "/api/v3"
 
 Log = Callable[[str], None]
 
@@ -115,9 +119,11 @@ class LocalStack:
     is an active member of ``FAKE_ORGS`` and ``FAKE_TEAMS`` (change
     ``stack.provider.orgs`` / ``.teams`` to try other memberships).
 
-    ``cms`` turns on CMS popup mode and serves a Decap CMS admin page on its
-    own origin (``cms_port``) for the repository ``cms_repo``; the fake
-    GitHub then also serves that repository's API.
+    ``cms`` (``decap``, ``sveltia`` or ``static``; True is ``decap``) turns
+    on CMS popup mode and serves that CMS's admin page on its own origin
+    (``cms_port``) for the repository ``cms_repo``; the fake GitHub then also
+    serves that repository's REST and GraphQL API. ``cms_origins`` are further
+    CMS admin pages' origins (your own), which turn CMS mode on by themselves.
 
     ``extra_providers`` adds providers by name next to GitHub (see
     ``ExtraProvider``), so a sign-in can choose between several, as a
@@ -147,7 +153,8 @@ class LocalStack:
         access_token_ttl: int | None = None,
         allow: Mapping[str, Any] | None = None,
         max_concurrency: int = 4,
-        cms: bool = False,
+        cms: bool | str = False,
+        cms_origins: tuple[str, ...] = (),
         cms_port: int = 0,
         cms_repo: str = CMS_REPO,
         moto_port: int = 0,
@@ -185,7 +192,10 @@ class LocalStack:
         self._access_token_ttl = access_token_ttl
         self._allow = None if allow is None else dict(allow)
         self._max_concurrency = max_concurrency
-        self._cms = cms
+        self._cms = ("decap" if cms is True else cms) or None
+        if self._cms is not None and self._cms not in cms_bundles.BUNDLES:
+            raise ValueError(f"cms is one of {', '.join(cms_bundles.BUNDLES)}")
+        self._cms_origins = tuple(cms_origins)
         self._cms_port = cms_port
         self._moto_port = moto_port
         self.cms_repo = cms_repo
@@ -229,10 +239,16 @@ class LocalStack:
         self.site_url = self.site.url
         self.function_url = self.emulator.url
         self.function_origin = self.emulator.origin
-        if self._cms:
-            self.cms_site = CmsAdminSite(decap_cms.ensure_installed(self._log or _stderr), self._cms_port, log=self._log)
+        if self._cms is not None:
+            bundle = cms_bundles.BUNDLES[self._cms]
+            cms_bundles.ensure_installed(bundle, self._log or _stderr)
+            self.cms_site = CmsAdminSite(bundle, self._cms_port, log=self._log)
             self._exit.callback(self.cms_site.stop)
-            self._config.setdefault("cms", {"origins": [self.cms_site.origin]})
+        cms_origins = [*([self.cms_site.origin] if self.cms_site is not None else []), *self._cms_origins]
+        if cms_origins:
+            cms = dict(self._config.get("cms") or {})
+            cms["origins"] = list(dict.fromkeys([*(cms.get("origins") or []), *cms_origins]))
+            self._config["cms"] = cms
 
         entries = {name: dict(entry) for name, entry in self._entries.items()}
         if self._fake:
@@ -271,14 +287,24 @@ class LocalStack:
             self.emulator.serve(self.containers, Cors.for_site(self.settings, self.site_origin))
             self.site.serve(self.settings, self.function_url)
             if self.cms_site is not None:
-                api_root = self.provider.base_url if self.provider is not None else "https://api.github.com"
-                self.cms_site.serve(base_url=self.function_origin, api_root=api_root, repo=self.cms_repo)
+                self.cms_site.serve(base_url=self.function_origin, repo=self.cms_repo, **self._cms_api_roots())
             return
         signing_key = secrets.token_urlsafe(32)
         self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
         self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
         self._exit.callback(self.edge.close)
         self.site.serve(self.settings, self.api_url, api=self.edge)
+
+    def _cms_api_roots(self) -> dict[str, str]:
+        """``api_root`` (and Sveltia's ``graphql_api_root``) for the admin page: the fake GitHub, or GitHub's own default.
+
+        Sveltia CMS takes any ``api_root`` but api.github.com for GitHub Enterprise Server's and adds ``/api/v3``.
+        """
+        if self.provider is None:
+            return {"api_root": GITHUB_API}
+        if self._cms == "sveltia":
+            return {"api_root": self.provider.base_url + GHES_REST_PREFIX, "graphql_api_root": self.provider.base_url + GRAPHQL_PATH}
+        return {"api_root": self.provider.base_url}
 
     def _serve_cms_repository(self, provider: FakeProvider) -> None:
         """The fake GitHub serves the CMS's repository, to the CMS origins, and redirects to the CMS callbacks."""
@@ -291,7 +317,8 @@ class LocalStack:
             allowed_origins=lambda: provider.allowed_origins,
             token_is_valid=lambda token: token in provider.active_access_tokens(),
         )
-        provider.api_extensions.append(self.repository)
+        provider.api_extensions.extend([self.repository, FakeGraphQL(self.repository, provider.base_url)])
+        provider.api_prefix = GHES_REST_PREFIX
 
     def _start_fake_github(self, entry: dict[str, Any], port: int) -> dict[str, Any]:
         """Start the fake GitHub; the entry with its endpoints (and its own client id and secret)."""

@@ -177,10 +177,10 @@ def test_cms_mode_serves_decap_and_signs_the_cms_in_through_the_function(cli):
     function, admin = _Urls(command).function, command.value("Decap CMS:")
     provider = command.value("Fake provider:")
     with httpx.Client(timeout=20) as client:
-        assert '<script src="/decap-cms/decap-cms.js"></script>' in client.get(admin).text
+        assert '<script src="/bundle/decap-cms.js"></script>' in client.get(admin).text
         config = client.get(admin + "config.yml").text
         assert f"base_url: {function.rstrip('/')}\n" in config and "auth_endpoint: auth\n" in config
-        assert client.get(admin.replace("/admin/", "/decap-cms/decap-cms.js")).headers["content-type"].startswith("text/javascript")
+        assert client.get(admin.replace("/admin/", "/bundle/decap-cms.js")).headers["content-type"].startswith("text/javascript")
         token = _cms_sign_in(client, function, admin)
         repository = client.get(provider + "repos/octocat/website", headers={"authorization": f"token {token}"})
     assert repository.json()["permissions"]["push"] is True

@@ -59,4 +59,4 @@ def test_an_admin_page_is_served_with_an_opener_policy_only_when_asked(stack):
         assert httpx.get(stack.cms_site.admin_url).headers["cross-origin-opener-policy"] == "same-origin"
     finally:
         stack.cms_site.opener_policy = None
-    assert httpx.get(stack.cms_site.origin + "/decap-cms/../secrets").status_code == 404
+    assert httpx.get(stack.cms_site.origin + "/bundle/../secrets").status_code == 404
