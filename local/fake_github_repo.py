@@ -20,6 +20,7 @@ through ``api_extensions``.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable, Mapping
@@ -111,6 +112,8 @@ class FakeRepository:
         first = Commit(_git_sha("commit", _commit_object(tree, None, INITIAL_MESSAGE, AUTHOR["date"])), tree, None,
                        INITIAL_MESSAGE, AUTHOR["date"], frozenset(self.files))
         self.history: list[Commit] = [first]
+        self.commits = {first.sha: first}
+        """Every commit object, on the branch or not yet."""
 
     @property
     def head(self) -> Commit:
@@ -135,12 +138,26 @@ class FakeRepository:
             raise StaleHead(f'Expected branch to point to "{expected_head}" but it did not. Pull and try again.')
         files = {path: data for path, data in self.files.items() if path not in deletions}
         files.update(additions)
-        tree = self._tree(files)
-        date = _now()
-        sha = _git_sha("commit", _commit_object(tree, self.head.sha, message, date))
-        self.files = files
-        self.history.append(Commit(sha, tree, self.history[-1].sha, message, date, frozenset([*additions, *deletions])))
+        self.move_branch(self.new_commit(self._tree(files), self.head.sha, message).sha)
         return self.head
+
+    def new_commit(self, tree: str, parent: str | None, message: str) -> Commit:
+        """A commit object (``POST git/commits``), not yet on the branch."""
+        date = _now()
+        before = {} if parent is None else self._files(self.commits[parent].tree)
+        after = self._files(tree)
+        changed = {path for path in {*before, *after} if before.get(path) != after.get(path)}
+        commit = Commit(_git_sha("commit", _commit_object(tree, parent, message, date)), tree, parent, message, date, frozenset(changed))
+        self.commits[commit.sha] = commit
+        return commit
+
+    def move_branch(self, sha: str) -> None:
+        """Point the branch at a commit whose parent is its head (a fast forward); ``StaleHead`` otherwise."""
+        commit = self.commits.get(sha)
+        if commit is None or commit.parent != self.head.sha:
+            raise StaleHead("Update is not a fast forward")
+        self.history.append(commit)
+        self.files = {path: self.blobs[blob] for path, blob in self._files(commit.tree).items()}
 
     def is_collaborator(self, login: str) -> bool:
         return login.lower() in self.collaborators
@@ -172,13 +189,15 @@ class FakeRepository:
                     "Access-Control-Max-Age": "86400",
                 },
             )
-        if method != "GET":
+        if method not in ("GET", "POST", "PATCH"):
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS}, cors)
         token = token_of(headers.get("authorization", ""))
         if token is None:
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS}, cors)
         if not self.token_is_valid(token):
             return ApiAnswer(401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, cors)
+        if method != "GET":
+            return self._write(method, unquote(path[len(prefix) :]), body, cors)
         body = self._resource(path[len(prefix) :], query)
         if body is None:
             return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, cors)
@@ -186,6 +205,66 @@ class FakeRepository:
             return ApiAnswer(204, None, cors)
         etag = '"' + hashlib.sha1(json.dumps(body, sort_keys=True).encode()).hexdigest() + '"'
         return ApiAnswer(200, body, {**cors, "ETag": etag, "Cache-Control": "private, max-age=60, s-maxage=60"})
+
+    # -- writes: the Git Database API, as Decap and Static CMS save an entry -------
+
+    def _write(self, method: str, rest: str, body: bytes, cors: Mapping[str, str]) -> ApiAnswer:
+        unprocessable = {"message": "Invalid request.", "documentation_url": DOCS, "status": "422"}
+        try:
+            request = json.loads(body)
+            if not isinstance(request, dict):
+                raise ValueError
+            if (method, rest) == ("POST", "/git/blobs"):
+                return ApiAnswer(201, self._post_blob(request), cors)
+            if (method, rest) == ("POST", "/git/trees"):
+                return ApiAnswer(201, self._post_tree(request), cors)
+            if (method, rest) == ("POST", "/git/commits"):
+                parents = request.get("parents") or []
+                if len(parents) > 1 or any(p not in self.commits for p in parents) or request.get("tree") not in self.trees:
+                    return ApiAnswer(422, unprocessable, cors)
+                commit = self.new_commit(request["tree"], parents[0] if parents else None, str(request["message"]))
+                return ApiAnswer(201, self._commit(commit), cors)
+            if (method, rest) == ("PATCH", f"/git/refs/heads/{self.branch}"):
+                self.move_branch(str(request["sha"]))
+                return ApiAnswer(200, {"ref": f"refs/heads/{self.branch}", "object": {"type": "commit", "sha": self.head.sha}}, cors)
+        except StaleHead as error:
+            return ApiAnswer(422, {**unprocessable, "message": str(error)}, cors)
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            return ApiAnswer(422, unprocessable, cors)
+        return ApiAnswer(404, {"message": "Not Found", "documentation_url": DOCS, "status": "404"}, cors)
+
+    def _post_blob(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        content = request["content"]
+        data = base64.b64decode(content, validate=False) if request.get("encoding") == "base64" else str(content).encode()
+        sha = _git_sha("blob", data)
+        self.blobs[sha] = data
+        return {"sha": sha, "url": f"/repos/{self.full_name}/git/blobs/{sha}"}
+
+    def _post_tree(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        base = request.get("base_tree")
+        if base in self.commits:  # GitHub takes any tree-ish here; Decap and Static CMS send the branch's commit
+            base = self.commits[base].tree
+        files = {} if base is None else {path: self.blobs[sha] for path, sha in self._files(base).items()}
+        for item in request["tree"]:
+            path = str(item["path"]).strip("/")
+            if item.get("sha") is None and "content" not in item:
+                files = {p: d for p, d in files.items() if p != path and not p.startswith(path + "/")}
+            elif "content" in item:
+                files[path] = str(item["content"]).encode()
+            else:
+                files[path] = self.blobs[item["sha"]]
+        sha = self._tree(files)
+        return {"sha": sha, "tree": self._entries(sha, "", False), "truncated": False}
+
+    def _files(self, tree: str, prefix: str = "") -> dict[str, str]:
+        """Every file under ``tree``: path to blob id."""
+        files: dict[str, str] = {}
+        for name, entry in self.trees[tree].items():
+            if entry.kind == "tree":
+                files.update(self._files(entry.sha, f"{prefix}{name}/"))
+            else:
+                files[prefix + name] = entry.sha
+        return files
 
     # -- the API's resources ---------------------------------------------------
 

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.fake_github_repo import CORS_ALLOW_HEADERS
+
 if TYPE_CHECKING:
     from local.fake_provider import FakeProvider
 
@@ -101,7 +103,8 @@ class FakeHandler(BaseHTTPRequestHandler):
             headers.update(
                 {
                     "Access-Control-Allow-Methods": "GET",
-                    "Access-Control-Allow-Headers": "Authorization, Accept, X-GitHub-Api-Version",
+                    # GitHub's own list (a CMS sends Content-Type even on a GET); an OIDC provider's answer needs fewer.
+                    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
                     "Access-Control-Max-Age": "600",
                 }
             )
