@@ -203,3 +203,39 @@ def test_cms_options_that_cannot_work_are_refused(cli, args, env, message):
     cli.append(command)
     assert command.finish() == 2
     assert message in command.output
+
+
+def test_cms_sveltia_with_another_cms_origin_prints_what_each_cms_config_needs(cli):
+    command = Cli("--cms", "sveltia", "--cms-port", "0", "--cms-origin", "http://localhost:1313")
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    function, admin = _Urls(command).function, command.value("Sveltia CMS:")
+    provider = command.value("Fake provider:").rstrip("/")
+    admin_origin = admin.removesuffix("/admin/")
+    assert f"  CMS origins:      {admin_origin} http://localhost:1313" in command.output
+    assert f"  CMS config.yml:   base_url: {function.rstrip('/')}  auth_endpoint: auth" in command.output
+    assert f"  CMS callback URL: {function}callback/github" in command.output
+    with httpx.Client(timeout=20) as client:
+        assert '<script src="/bundle/sveltia-cms.js"></script>' in client.get(admin).text
+        config = client.get(admin + "config.yml").text
+        assert f"api_root: {provider}/api/v3\n" in config and f"graphql_api_root: {provider}/graphql\n" in config
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+
+
+def test_cms_origin_alone_turns_cms_mode_on_for_your_own_admin_page(cli):
+    command = Cli("--cms-origin", "http://localhost:1313")
+    cli.append(command)
+    command.wait_for("Press Ctrl-C to stop.")
+    assert "  CMS origins:      http://localhost:1313" in command.output
+    assert "Decap CMS:" not in command.output and "CMS config.yml:   base_url: " in command.output
+    command.process.send_signal(signal.SIGINT)
+    assert command.finish() == 0
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:1313/admin/", "*"])
+def test_a_cms_origin_that_is_not_one_is_refused(cli, origin):
+    command = Cli("--cms-origin", origin)
+    cli.append(command)
+    assert command.finish() == 2
+    assert "--cms-origin" in command.output and "Traceback" not in command.output
