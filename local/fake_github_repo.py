@@ -53,6 +53,10 @@ NO_CONTENT = object()
 """What a resource answers with ``204 No Content`` (a collaborator check that holds)."""
 
 
+DEMO_POST = "content/posts/hello-world.md"
+"""The Posts entry the CMS browser tests open, edit and save."""
+
+
 @dataclass(frozen=True)
 class ApiAnswer:
     status: int

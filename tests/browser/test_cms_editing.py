@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Page, expect
 
-from local.fake_github_repo import Commit, FakeRepository
+from local.fake_github_repo import DEMO_POST, Commit, FakeRepository
 from local.fake_http import SeenRequest
 from local.stack import LocalStack
 
-POST = "content/posts/hello-world.md"
+POST = DEMO_POST
 
 
 def _save_sveltia(page: Page) -> None:

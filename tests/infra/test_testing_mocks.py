@@ -90,3 +90,10 @@ def test_pulumis_docs_echo_mocks_get_an_error_naming_the_empty_output(tmp_path: 
         f"return it from {method}, as oauth_exchange.testing.Mocks does"
     ) in result.stdout
     assert "https://none" not in result.stdout.lower()
+
+
+def test_the_docs_show_the_example_that_is_run_here() -> None:
+    docs = (ROOT / "docs" / "testing-your-program.md").read_text()
+    shown = docs.split("```python\n# tests/test_infra.py\n", 1)[1].split("```", 1)[0]
+    run_here = EXAMPLE.read_text().split('"""\n', 1)[1].lstrip("\n")
+    assert shown == run_here

@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import REPO
+from local.fake_github_graphql import FakeGraphQL
+from local.fake_github_repo import FakeRepository
+from local.fake_provider import FakeProvider
+from local.stack import GHES_REST_PREFIX, REPO
 
 START_TIMEOUT_SECONDS = 60
 STOP_TIMEOUT_SECONDS = 20
@@ -96,3 +99,20 @@ def cli() -> Iterator[list[Cli]]:
         if command.process.poll() is None:
             command.process.kill()
             command.process.wait()
+
+
+CMS_ORIGIN = "http://127.0.0.1:8001"
+
+
+@pytest.fixture
+def github() -> Iterator[FakeProvider]:
+    """The fake GitHub serving the CMS repository's REST and GraphQL API (as ``LocalStack`` sets it up), to ``CMS_ORIGIN``."""
+    with FakeProvider("github", allowed_origins=[CMS_ORIGIN]) as provider:
+        repository = FakeRepository(
+            allowed_origins=lambda: provider.allowed_origins,
+            token_is_valid=lambda token: token in provider.active_access_tokens(),
+        )
+        provider.api_extensions.extend([repository, FakeGraphQL(repository, provider.base_url)])
+        provider.api_prefix = GHES_REST_PREFIX
+        provider.repository = repository
+        yield provider

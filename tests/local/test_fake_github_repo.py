@@ -10,23 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.fake_github_repo import DEMO_FILES, FakeRepository
+from local.fake_github_repo import DEMO_FILES
 from local.fake_provider import FakeProvider
+from tests.local.conftest import CMS_ORIGIN
 
-CMS_ORIGIN = "http://127.0.0.1:8001"
 REPO = "/repos/octocat/website"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with FakeProvider("github", allowed_origins=[CMS_ORIGIN]) as provider:
-        repository = FakeRepository(
-            allowed_origins=lambda: provider.allowed_origins,
-            token_is_valid=lambda token: token in provider.active_access_tokens(),
-        )
-        provider.api_extensions.append(repository)
-        provider.repository = repository
-        yield provider
 
 
 @pytest.fixture

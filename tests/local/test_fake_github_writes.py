@@ -14,31 +14,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from local.fake_github_graphql import FakeGraphQL
-from local.fake_github_repo import FakeRepository
+from local.fake_github_repo import DEMO_POST
 from local.fake_provider import FakeProvider
+from tests.local.conftest import CMS_ORIGIN
 
-CMS_ORIGIN = "http://127.0.0.1:8001"
 REPO = "/repos/octocat/website"
-POST = "content/posts/hello-world.md"
+POST = DEMO_POST
 SAVE = """
 mutation($input: CreateCommitOnBranchInput!) {
   createCommitOnBranch(input: $input) { commit { oid committedDate file_0: file(path: "%s") { oid } } }
 }
 """ % POST
-
-
-@pytest.fixture
-def github() -> Iterator[FakeProvider]:
-    with FakeProvider("github", allowed_origins=[CMS_ORIGIN]) as provider:
-        repository = FakeRepository(
-            allowed_origins=lambda: provider.allowed_origins,
-            token_is_valid=lambda token: token in provider.active_access_tokens(),
-        )
-        provider.api_extensions.extend([repository, FakeGraphQL(repository, provider.base_url)])
-        provider.api_prefix = "/api/v3"
-        provider.repository = repository
-        yield provider
 
 
 @pytest.fixture
@@ -140,7 +126,7 @@ def test_the_git_database_api_saves_as_static_cms_does(github, api, tmp_path: Pa
 def test_a_ref_update_that_is_not_a_fast_forward_is_refused(github, api) -> None:
     repository = github.repository
     base = repository.head.sha
-    tree = api.post(f"{REPO}/git/trees", json={"base_tree": base, "tree": [{"path": "a.md", "mode": "100644", "type": "blob", "content": "a"}]})
+    tree = api.post(f"{REPO}/git/trees", json={"base_tree": base, "tree": [{"path": "a.txt", "mode": "100644", "type": "blob", "content": "a"}]})
     one = api.post(f"{REPO}/git/commits", json={"message": "one", "tree": tree.json()["sha"], "parents": [base]}).json()["sha"]
     two = api.post(f"{REPO}/git/commits", json={"message": "two", "tree": tree.json()["sha"], "parents": [base]}).json()["sha"]
     assert api.patch(f"{REPO}/git/refs/heads/main", json={"sha": one}).status_code == 200
