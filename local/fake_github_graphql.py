@@ -1,8 +1,9 @@
 """GitHub's GraphQL API (``POST /graphql``) over a ``FakeRepository``, the part Sveltia CMS uses.
 
 Sveltia CMS reads a repository through GraphQL (the default branch, the last
-commit, blob texts and per-file history in aliased batches) and saves an entry
-with the ``createCommitOnBranch`` mutation. The schema below is that slice of
+commit, blob texts and per-file history in aliased batches, a commit's
+statuses, deployments and checks) and saves an entry with the
+``createCommitOnBranch`` mutation. The schema below is that slice of
 GitHub's own (same type, field and argument names; see
 https://docs.github.com/graphql), executed by graphql-core, so a query
 GitHub would refuse is refused here too, with GraphQL's own errors. The same
@@ -62,6 +63,69 @@ type Commit implements GitObject {
   author: GitActor
   history(first: Int, path: String): CommitHistoryConnection!
   file(path: String!): TreeEntry
+  status: Status
+  deployments(last: Int, orderBy: DeploymentOrder): DeploymentConnection
+  checkSuites(last: Int): CheckSuiteConnection
+}
+
+type Status {
+  contexts: [StatusContext!]!
+}
+
+type StatusContext {
+  context: String!
+  state: String!
+  targetUrl: URI
+  description: String
+}
+
+enum DeploymentOrderField {
+  CREATED_AT
+}
+
+enum OrderDirection {
+  ASC
+  DESC
+}
+
+input DeploymentOrder {
+  field: DeploymentOrderField!
+  direction: OrderDirection!
+}
+
+type DeploymentConnection {
+  nodes: [Deployment]
+}
+
+type Deployment {
+  environment: String
+  latestStatus: DeploymentStatus
+}
+
+type DeploymentStatus {
+  state: String!
+  environmentUrl: URI
+  description: String
+}
+
+type CheckSuiteConnection {
+  nodes: [CheckSuite]
+}
+
+type CheckSuite {
+  checkRuns(last: Int): CheckRunConnection
+}
+
+type CheckRunConnection {
+  nodes: [CheckRun]
+}
+
+type CheckRun {
+  name: String!
+  status: String!
+  conclusion: String
+  detailsUrl: URI
+  summary: String
 }
 
 type Blob implements GitObject {
@@ -166,6 +230,15 @@ class _CommitNode:
             path = path.strip("/")
             upto = [c for c in upto if any(p == path or p.startswith(path + "/") for p in c.changed)]
         return {"nodes": [_CommitNode(self._api, c) for c in upto[:first]], "totalCount": len(upto)}
+
+    # A repository without CI: no statuses, deployments or check suites (Sveltia CMS asks, to link a preview).
+    status = None
+
+    def deployments(self, info: Any, last: int | None = None, orderBy: Any = None) -> dict[str, Any]:  # noqa: N803
+        return {"nodes": []}
+
+    def checkSuites(self, info: Any, last: int | None = None) -> dict[str, Any]:  # noqa: N802
+        return {"nodes": []}
 
     def file(self, info: Any, path: str) -> dict[str, Any] | None:
         if self._commit is not self._api.repository.head:

@@ -133,3 +133,14 @@ def test_a_ref_update_that_is_not_a_fast_forward_is_refused(github, api) -> None
     refused = api.patch(f"{REPO}/git/refs/heads/main", json={"sha": two})
     assert refused.status_code == 422 and refused.json()["message"] == "Update is not a fast forward"
     assert repository.head.sha == one
+
+
+def test_a_commits_statuses_deployments_and_checks_are_empty_as_for_a_repository_without_ci(github, api) -> None:
+    selection = (
+        "status { contexts { context } } "
+        "deployments(last: 5, orderBy: {field: CREATED_AT, direction: ASC}) { nodes { environment } } "
+        "checkSuites(last: 5) { nodes { checkRuns(last: 5) { nodes { name } } } }"
+    )
+    oid = github.repository.head.sha
+    answer = graphql(api, f'{{ repository(owner: "octocat", name: "website") {{ commit_0: object(oid: "{oid}") {{ ... on Commit {{ {selection} }} }} }} }}')
+    assert answer == {"data": {"repository": {"commit_0": {"status": None, "deployments": {"nodes": []}, "checkSuites": {"nodes": []}}}}}
