@@ -16,6 +16,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import metrics
 from client_secrets import ClientSecrets, SecretsManagerSource
 from dynamodb import DynamoDB
 from grants import ProviderCall
@@ -49,6 +50,8 @@ class Container:
         self._problem_reported = False
         self._problem_lock = threading.Lock()
         self.sessions: SessionStore | None = None
+        self.metrics_namespace = environ.get(metrics.NAMESPACE_ENV, "").strip()
+        """Where the request lines' metrics go; empty: the lines carry none."""
         try:
             config = load_config(environ)
             trusted = _trusted_cas(environ)
