@@ -23,6 +23,9 @@ from oauth_exchange.assets import function_dir
 from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
 from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
 from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
+from oauth_exchange.monitoring import Monitoring, MonitoringArgs
+from oauth_exchange.monitoring_plan import metrics_namespace
+from oauth_exchange.monitoring_settings import MonitoringSettings
 from oauth_exchange.packaging import Archive, PackagingError, build_archive
 from oauth_exchange.rate_limit import RateLimit, RateLimitArgs
 from oauth_exchange.session_edge import SessionEdge, SessionEdgeArgs
@@ -59,6 +62,8 @@ class OAuthExchangeArgs:
     """The function's deployment zip; built from the packaged ``function/`` into ``build_dir`` when None."""
     build_dir: Path = Path(".build")
     """Where the zip is built and cached (relative paths are from the project directory)."""
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    """Alarms (on by default) and the dashboard (on by default): ``load_monitoring_settings``."""
 
 
 def _archive(args: OAuthExchangeArgs) -> Archive:
@@ -94,6 +99,8 @@ class OAuthExchange(pulumi.ComponentResource):
 
     session_table_name: pulumi.Output[str] | None
     """Session mode: the DynamoDB table holding the sessions (None in browser mode)."""
+    monitoring: Monitoring
+    """The alarms, their SNS topic and the dashboard (``dashboard_url``), as ``args.monitoring`` asks."""
 
     def __init__(self, name: str, args: OAuthExchangeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
@@ -132,6 +139,8 @@ class OAuthExchange(pulumi.ComponentResource):
         )
         self.site = None
         self.session_table_name = None
+        self._metrics_namespace = metrics_namespace(pulumi.get_project(), pulumi.get_stack())
+        self._rate_limit_metric: str | None = None
         site_origin: pulumi.Input[str] | None = args.site_origin
         if settings.session is not None:
             function, spa_url = self._session_mode(name, args, target, archive, client_secret)
@@ -151,6 +160,7 @@ class OAuthExchange(pulumi.ComponentResource):
                     site_origin=site_origin,
                     secret_arn=client_secret.secret_arn,
                     key_arn=client_secret.key_arn,
+                    metrics_namespace=self._metrics_namespace,
                 ),
                 opts=child,
             )
@@ -158,6 +168,20 @@ class OAuthExchange(pulumi.ComponentResource):
             if self.site is not None:
                 self.site.publish(function.url)
 
+        self.monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                settings=args.monitoring,
+                target=target,
+                namespace=self._metrics_namespace,
+                function_name=function.function_name,
+                log_group_name=function.log_group_name,
+                distribution_id=None if self.site is None else self.site.distribution_id,
+                web_acl_metric=self._rate_limit_metric,
+                session_mode=settings.session is not None,
+            ),
+            opts=child,
+        )
         origin = pulumi.Output.from_input(site_origin)
         site = args.site
         self.function_url = function.url
@@ -203,6 +227,7 @@ class OAuthExchange(pulumi.ComponentResource):
                 key_arn=client_secret.key_arn,
                 session_table_name=sessions.name,
                 session_table_arn=sessions.arn,
+                metrics_namespace=self._metrics_namespace,
             ),
             opts=child,
         )
@@ -225,6 +250,7 @@ class OAuthExchange(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self._rate_limit_metric = None if rate_limit is None else rate_limit.metric_name
         edge.admit(self.site.distribution_arn)
         api_url = self.site.origin.apply(lambda origin: origin + API_PATH)
         self.site.publish(api_url)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from oauth_exchange.monitoring_plan import function_metrics
 from oauth_exchange.packaging import PYTHON_VERSION, Archive
 from oauth_exchange.settings import (
     FUNCTION_LOG_FORMAT,
@@ -143,6 +144,8 @@ class ExchangeFunctionArgs:
     session_table_name: pulumi.Input[str] | None = None
     """Session mode: the function serves /api/ behind the distribution (AWS_IAM, no CORS) and keeps sessions here."""
     session_table_arn: pulumi.Input[str] | None = None
+    metrics_namespace: str | None = None
+    """Where the function's request lines put their metrics (EMF); None: they carry none."""
 
 
 class ExchangeFunction(pulumi.ComponentResource):
@@ -150,6 +153,7 @@ class ExchangeFunction(pulumi.ComponentResource):
 
     url: pulumi.Output[str]
     function_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ExchangeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:ExchangeFunction", name, None, opts)
@@ -181,6 +185,8 @@ class ExchangeFunction(pulumi.ComponentResource):
         }
         if session_mode:
             environment[SESSION_TABLE_ENV] = args.session_table_name
+        if args.metrics_namespace is not None:
+            environment[function_metrics().NAMESPACE_ENV] = args.metrics_namespace
         function = aws.lambda_.Function(
             f"{name}-function",
             description="Exchanges OAuth authorization codes for tokens on behalf of the static site",
@@ -199,6 +205,7 @@ class ExchangeFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        self.log_group_name = log_group.name
         if session_mode:
             # Only the site's distribution may invoke it (SessionEdge.admit), and only on the site's origin: no CORS.
             function_url = aws.lambda_.FunctionUrl(

@@ -27,6 +27,8 @@ class RateLimit(pulumi.ComponentResource):
     """A web ACL for the site's distribution: allow by default, block an IP over the limit on ``/api/*``."""
 
     web_acl_arn: pulumi.Output[str]
+    metric_name: str
+    """The web ACL's CloudWatch metric (the ``WebACL`` dimension of its WAF metrics)."""
 
     def __init__(self, name: str, args: RateLimitArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:RateLimit", name, None, opts)
@@ -81,4 +83,5 @@ class RateLimit(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=edge),
         )
         self.web_acl_arn = web_acl.arn
+        self.metric_name = metric
         self.register_outputs({"web_acl_arn": self.web_acl_arn})

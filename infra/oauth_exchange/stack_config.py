@@ -20,6 +20,7 @@ import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
 
+from oauth_exchange.monitoring_settings import ALARMS_KEY, DASHBOARD_KEY, MonitoringSettings, load_monitoring_settings
 from oauth_exchange.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 from oauth_exchange.site_settings import (
     CSP_KEY,
@@ -44,13 +45,14 @@ SCALAR_KEYS = (
 SECRETS_KEY = "clientSecrets"
 SITE_OBJECT_KEYS = (CUSTOM_DOMAIN_KEY, CSP_KEY)
 SITE_SCALAR_KEYS = (SITE_DIR_KEY, DEPLOY_SITE_KEY)
+MONITORING_KEYS = (ALARMS_KEY, DASHBOARD_KEY)
 PLACEHOLDER_CLIENT_ID = re.compile(r"replace-with", re.IGNORECASE)
 """What the committed ``Pulumi.dev.yaml`` has instead of a client id (``Iv1.replace-with-your-client-id``)."""
 
 
 def known_keys() -> tuple[str, ...]:
     """Every ``oauth-exchange:`` key the program reads; any other one is a typo."""
-    return (*OBJECT_KEYS, *SCALAR_KEYS, *SITE_OBJECT_KEYS, *SITE_SCALAR_KEYS, SECRETS_KEY)
+    return (*OBJECT_KEYS, *SCALAR_KEYS, *SITE_OBJECT_KEYS, *SITE_SCALAR_KEYS, *MONITORING_KEYS, SECRETS_KEY)
 
 
 class StackConfigError(ConfigError, pulumi.RunError):
@@ -68,6 +70,7 @@ class StackConfig:
     settings: Settings
     client_secrets: pulumi.Output[Mapping[str, Any]]
     site: SiteSettings = field(default_factory=SiteSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
 
 def _object(config: pulumi.Config, key: str) -> Any:
@@ -163,7 +166,10 @@ def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None
     site_values: dict[str, Any] = {key: _object(config, key) for key in SITE_OBJECT_KEYS}
     site_values.update({key: config.get(key) or None for key in SITE_SCALAR_KEYS})
     site = load_site_settings(site_values, settings, base_dir or Path.cwd())
-    return StackConfig(settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site)
+    monitoring = load_monitoring_settings({key: _object(config, key) for key in MONITORING_KEYS}, region)
+    return StackConfig(
+        settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site, monitoring=monitoring
+    )
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,9 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:dynamodb:{region}:{account}:table/{name}"}
             case "aws:cloudfront/function:Function":
                 computed = {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
+            case "aws:sns/topic:Topic":
+                topic_region = "us-east-1" if "us-east-1" in (args.provider or "") else region
+                computed = {"name": name, "arn": f"arn:aws:sns:{topic_region}:{account}:{name}"}
             case "aws:wafv2/webAcl:WebAcl":
                 resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
                 computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}

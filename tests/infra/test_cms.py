@@ -14,6 +14,7 @@ from oauth_exchange.cms_signing_key import CmsSigningKey
 from oauth_exchange.exchange_function import ExchangeFunction
 from oauth_exchange.settings import CMS_SIGNING_KEYS_ENTRY, ConfigError
 from oauth_exchange.static_site import StaticSite
+from oauth_exchange.monitoring import Monitoring
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
@@ -31,6 +32,7 @@ COMPONENTS = {
     "oauth-exchange:index:CmsSigningKey": CmsSigningKey,
     "oauth-exchange:index:ExchangeFunction": ExchangeFunction,
     "oauth-exchange:index:StaticSite": StaticSite,
+    "oauth-exchange:index:Monitoring": Monitoring,
     "oauth-exchange:index:OAuthExchange": OAuthExchange,
 }
 

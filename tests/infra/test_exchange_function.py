@@ -99,12 +99,13 @@ def test_role_decrypts_only_through_secrets_manager_for_its_secret(dev: Deployme
     }
 
 
-def test_environment_holds_only_the_config_and_the_secret_arn(dev: Deployment) -> None:
+def test_environment_holds_only_the_config_the_secret_arn_and_the_metrics_namespace(dev: Deployment) -> None:
     variables = _function(dev)["environment"]["variables"]
     assert variables["OAUTH_CLIENT_SECRETS_ARN"] == SECRET_ARN
     config = json.loads(variables["OAUTH_CONFIG"])
     assert config["providers"]["github"]["client_id"] == TEST_CLIENT_ID
-    assert set(variables) == {"OAUTH_CONFIG", "OAUTH_CLIENT_SECRETS_ARN"}
+    assert variables["OAUTH_METRICS_NAMESPACE"] == "OAuthExchange/oauth-exchange/dev"
+    assert set(variables) == {"OAUTH_CONFIG", "OAUTH_CLIENT_SECRETS_ARN", "OAUTH_METRICS_NAMESPACE"}
 
 
 def test_runtime_is_python_3_13_or_newer_on_arm64(dev: Deployment) -> None:

@@ -56,7 +56,7 @@ def test_the_programs_own_site_stays_its_own(existing: Deployment) -> None:
 def test_the_exchange_is_one_component_with_the_secret_and_the_function(existing: Deployment) -> None:
     auth = existing.one("oauth-exchange:index:OAuthExchange")
     children = {r.type for r in existing.resources if r.parent == auth.urn}
-    assert children == {"oauth-exchange:index:ClientSecret", "oauth-exchange:index:ExchangeFunction"}
+    assert children == {"oauth-exchange:index:ClientSecret", "oauth-exchange:index:ExchangeFunction", "oauth-exchange:index:Monitoring"}
 
 
 def test_the_function_serves_the_existing_distributions_origin_only(existing: Deployment) -> None:

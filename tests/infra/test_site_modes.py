@@ -137,6 +137,8 @@ def test_without_a_site_only_the_function_and_its_secret_are_deployed(deploy: Ca
         "allowedOrigins",
         "configJs",
         "connectSrc",
+        "dashboardUrl",
+        "alarmTopicArn",
     }
     assert outputs["allowedOrigins"] == ["https://app.example.com", "http://localhost:5173"]
     assert outputs["callbackUrls"] == {"github": config["providers"]["github"]["redirect_uris"]}
