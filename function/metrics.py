@@ -31,7 +31,6 @@ UNKNOWN_PROVIDER = "unknown"
 
 FULL = ("route", "provider", "outcome")
 BY_OUTCOME = ("outcome",)
-TOTAL: tuple[str, ...] = ()
 COUNTED = (FULL, BY_OUTCOME)
 """Counts by route, provider and outcome, and by outcome alone: what the alarms read (``server_misconfigured``)."""
 
@@ -51,12 +50,13 @@ METRICS: tuple[Metric, ...] = (
     Metric("Refreshes", "Count", COUNTED, "refresh grants: POST /token with a refresh token, session mode's refreshes"),
     Metric("Revocations", "Count", COUNTED, "POST /revoke and DELETE /api/session"),
     Metric("CmsHandshakes", "Count", COUNTED, "CMS popups started (/auth) and finished (/callback)"),
+    Metric("ProviderLatency", "Milliseconds", COUNTED, "time spent waiting for the provider in one request"),
+    Metric("SessionStoreLatency", "Milliseconds", COUNTED, "time spent in the session table in one request"),
+    Metric("SessionStoreErrors", "Count", COUNTED, "session table calls that failed (throttled, unreachable, refused)"),
+    Metric("SecretRereads", "Count", COUNTED, "client secret re-reads after the provider rejected the cached one"),
     Metric("ProxiedCalls", "Count", (("provider", "status_class"),), "session mode's API calls, by the provider's status class"),
-    Metric("ProviderLatency", "Milliseconds", (("provider",), TOTAL), "time spent waiting for the provider in one request"),
-    Metric("SessionStoreLatency", "Milliseconds", (TOTAL,), "time spent in the session table in one request"),
-    Metric("SessionStoreErrors", "Count", (TOTAL,), "session table calls that failed (throttled, unreachable, refused)"),
-    Metric("SecretRereads", "Count", (TOTAL,), "client secret re-reads after the provider rejected the cached one"),
 )
+"""All but ``ProxiedCalls`` share their dimension sets, so most lines hold one directive: the line stays short."""
 BY_NAME: Mapping[str, Metric] = {metric.name: metric for metric in METRICS}
 
 

@@ -53,7 +53,8 @@ def test_a_sign_in_counts_one_successful_sign_in_of_its_provider_with_the_provid
     assert event["ProviderLatency"] > 0
     assert event["_aws"]["CloudWatchMetrics"][0]["Namespace"] == NAMESPACE
     assert dimensions_of(event, "SignIns") == dimensions_of(event, "Requests") == [("route", "provider", "outcome"), ("outcome",)]
-    assert dimensions_of(event, "ProviderLatency") == [("provider",), ()]
+    assert dimensions_of(event, "ProviderLatency") == dimensions_of(event, "Requests")
+    assert len(event["_aws"]["CloudWatchMetrics"]) == 1, "one directive: the line stays short"
     assert "status_class" not in event, "only a proxied call has a status class dimension"
 
 
@@ -95,7 +96,7 @@ def test_a_secret_the_provider_keeps_rejecting_counts_a_reread_and_server_miscon
     first, rejected = events(sensitive)
     assert "SecretRereads" not in metric_names(first)
     assert (rejected["outcome"], rejected["SecretRereads"]) == ("server_misconfigured", 1)
-    assert dimensions_of(rejected, "SecretRereads") == [()]
+    assert dimensions_of(rejected, "SecretRereads") == [("route", "provider", "outcome"), ("outcome",)]
 
 
 def test_a_provider_name_the_stack_does_not_configure_never_becomes_a_dimension(github, invoke, sensitive):
