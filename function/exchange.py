@@ -30,6 +30,7 @@ from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse, RequestNote, 
 __all__ = ["MAX_BODY_BYTES", "ExchangeRequest", "ExchangeResponse", "error_response", "handle", "log_request", "reset"]
 
 log = logging.getLogger("oauth_exchange")
+REQUEST_LINE = "request_id=%s route=%s provider=%s outcome=%s status=%d upstream_ms=%d%s"
 
 _container = Container(os.environ)
 _container_lock = threading.Lock()
@@ -92,6 +93,8 @@ def log_request(
     (``metrics``). A provider name the stack does not configure is logged as
     ``unknown``: it is a metric dimension, and a caller must not mint those.
     """
+    if not log.isEnabledFor(logging.INFO):
+        return
     container = _container
     provider = metrics.provider_dimension(provider, () if container.config is None else container.config.providers)
     upstream_ms = round(upstream_seconds * 1000)
@@ -107,17 +110,10 @@ def log_request(
     if container.metrics_namespace:
         noted = note or RequestNote(upstream_seconds=upstream_seconds)
         extra.update(metrics.emf_members(container.metrics_namespace, route, method, status, noted, int(time.time() * 1000)))
-    log.info(
-        "request_id=%s route=%s provider=%s outcome=%s status=%d upstream_ms=%d%s",
-        request_id,
-        route,
-        provider,
-        outcome,
-        status,
-        upstream_ms,
-        f" detail={detail}" if detail else "",
-        extra=extra,
-    )
+    arguments = (request_id, route, provider, outcome, status, upstream_ms, f" detail={detail}" if detail else "")
+    # Made and handed on directly: Logger.info would also walk the stack for the caller's file and line
+    # (as much CPU as the metrics cost, bench/function_bench.py), which no Lambda log format shows.
+    log.handle(log.makeRecord(log.name, logging.INFO, "", 0, REQUEST_LINE, arguments, None, extra=extra))
 
 
 def _where(exc: BaseException) -> str:
