@@ -296,6 +296,7 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         lines.append(f"  Decap CMS:        {stack.cms_site.admin_url} (edits {stack.cms_repo})")
         if stack.provider is None:
             lines.append(f"  CMS callback URL to register at GitHub: {stack.cms_callback_url}")
+    lines.append(f"  Metrics:          {stack.site_url}__metrics (counted from the function's EMF records)")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)

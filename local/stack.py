@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oauth_exchange.monitoring_plan import function_metrics, metrics_namespace
 from oauth_exchange.settings import (
     API_PATH,
     FUNCTION_LOG_FORMAT,
@@ -43,6 +44,7 @@ from local.containers import ContainerPool
 from local.fake_github_repo import FakeRepository
 from local.edge_proxy import EdgeProxy
 from local.fake_provider import FakeProvider
+from local.metrics_counters import MetricsCounters
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
 from local.static_site import StaticSite
@@ -194,6 +196,8 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self._stopping = threading.Event()
         self.provider: FakeProvider | None = None
+        self.metrics = MetricsCounters()
+        """The function's metrics, from its request lines: what ``/__metrics`` on the site shows."""
 
     def __enter__(self) -> LocalStack:
         try:
@@ -215,7 +219,7 @@ class LocalStack:
         site_port, function_port, provider_port = self._ports
         self.secrets = SecretsStore(verbose=self._verbose)
         self._exit.callback(self.secrets.stop)
-        self.site = StaticSite(self._site_root, site_port, log=self._log)
+        self.site = StaticSite(self._site_root, site_port, log=self._log, metrics=self.metrics)
         self._exit.callback(self.site.stop)
         self.emulator = FunctionUrlEmulator(function_port, log=self._log)
         self._exit.callback(self.emulator.stop)
@@ -258,7 +262,7 @@ class LocalStack:
             timeout_seconds=self.settings.lambda_timeout_seconds,
             memory_mb=self.settings.memory_size,
             max_concurrency=self._max_concurrency,
-            log=self._log or _stderr,
+            log=self.metrics.tap(self._log or _stderr),
         )
         self._exit.callback(self.containers.close)
         if self.settings.session is None:
@@ -358,6 +362,7 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_LAMBDA_LOG_FORMAT": FUNCTION_LOG_FORMAT,
             "AWS_LAMBDA_LOG_LEVEL": FUNCTION_LOG_LEVEL,
+            function_metrics().NAMESPACE_ENV: metrics_namespace("local", FUNCTION_NAME),
         }
 
     def _watch_provider(self, provider: FakeProvider, log: Log) -> None:
