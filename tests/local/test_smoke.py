@@ -81,6 +81,8 @@ def test_a_wrong_client_secret_is_told_apart_from_the_right_one(stack, capsys, o
     assert failed == {"client secret (github)"}
     verdict = line_for(lines, "client secret (github)")
     assert "server_misconfigured" in verdict and "pulumi config set --secret --path 'clientSecrets.github'" in verdict
+    assert lines[lines.index(verdict) + 1] == "      what to do: docs/runbook.md#server-misconfigured"
+    assert sum("what to do:" in line for line in lines) == 1
     assert lines[-1] == "5 passed, 1 failed"
 
     code, lines = smoke(capsys, "--outputs", str(outputs_file))
