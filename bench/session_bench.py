@@ -24,12 +24,15 @@ Side by side in one run, over loopback:
 * TCP connections the provider accepts per 100 proxied calls from a fresh container;
 * cold start in a fresh interpreter: importing the handler and the first
   ``POST /api/session`` (secret, DynamoDB client, code exchange, user info,
-  ``PutItem``) beside browser mode's import and first ``POST /token``.
+  ``PutItem``) beside browser mode's import and first ``POST /token``;
+* the proxied call's CPU with the request line's metrics on vs off
+  (``metrics_overhead``, against the keep-alive stand-in).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import logging
@@ -50,6 +53,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR)]
 import httpx  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
+import metrics_overhead  # noqa: E402
 from oauth_exchange.settings import CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore  # noqa: E402
@@ -258,10 +263,12 @@ def worker() -> None:
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = job["stand_in"]
     exchange.reset()
     kept_alive = warm_calls(handler, *arguments)
-    print(json.dumps({"moto": through_moto, "kept_alive": kept_alive}))
+    proxied = event("GET", "/api/proxy/github/user", cookie=job["cookie"])
+    with_metrics = metrics_overhead.compare(lambda: functools.partial(handler.handler, proxied, None), exchange, job["calls"])
+    print(json.dumps({"moto": through_moto, "kept_alive": kept_alive, "metrics": with_metrics}))
 
 
-def measure_warm(session_env: dict[str, str], job: dict[str, Any]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def measure_warm(session_env: dict[str, str], job: dict[str, Any]) -> tuple[dict[str, list[float]], ...]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OAUTH_"))}
     result = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker"],
@@ -274,7 +281,7 @@ def measure_warm(session_env: dict[str, str], job: dict[str, Any]) -> tuple[dict
     if result.returncode != 0:
         raise RuntimeError(f"the benchmark worker failed:\n{result.stderr}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures["moto"], figures["kept_alive"]
+    return figures["moto"], figures["kept_alive"], figures["metrics"]
 
 
 class _CannedDynamoDB(BaseHTTPRequestHandler):
@@ -354,6 +361,8 @@ def main() -> None:
     provider = FakeProvider("github", client_secret="bench-client-secret", redirect_uris=[REDIRECT_URI, BROWSER_REDIRECT_URI]).start()
     try:
         session_env, browser_env = environments(provider, store)
+        for environment in (session_env, browser_env):
+            environment[metrics.NAMESPACE_ENV] = "OAuthExchange/oauth-exchange/dev"  # a deployed stack's length
         os.environ.update(session_env)
         import exchange
         import handler
@@ -373,7 +382,7 @@ def main() -> None:
             "calls": options.calls,
             "stand_in": f"http://127.0.0.1:{stand_in.server_address[1]}",
         }
-        samples, kept_alive = measure_warm(session_env, job)
+        samples, kept_alive, metrics_cpu = measure_warm(session_env, job)
         stand_in.shutdown()
         cold = cold_starts(provider, session_env, browser_env, options.cold_runs)
     finally:
@@ -410,6 +419,7 @@ def main() -> None:
         ("cold start, session mode (import + POST /api/session)", f"{cold_session * ms:.0f} ms", ""),
         ("cold start, browser mode (import + POST /token)", f"{cold_browser * ms:.0f} ms", ""),
         ("cold start ratio session / browser", f"{cold_session / cold_browser:.2f}", "<= 1.30"),
+        *metrics_overhead.rows("proxied call (kept alive)", metrics_cpu),
     ]
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
