@@ -200,6 +200,28 @@ def test_an_unknown_or_malformed_cookie_is_not_signed_in_and_is_cleared(github, 
     assert reply.cookies == [f"{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict"]
 
 
+def test_a_cookie_name_behind_a_unicode_space_is_not_the_session_cookie(github, browser):
+    browser.sign_in(github)
+    value = browser.cookies.pop(SESSION_COOKIE)
+    browser.cookies["\u2000" + SESSION_COOKIE] = value  # not a __Host- cookie: any subdomain could have set it
+
+    reply = browser.request("GET", "/api/session")
+
+    assert_error(reply, 401, "not_signed_in")
+    assert reply.cookies == []
+
+
+def test_spaces_and_tabs_around_the_cookie_name_are_trimmed_as_rfc_6265_says(github, browser):
+    browser.sign_in(github)
+    value = browser.cookies.pop(SESSION_COOKIE)
+    browser.cookies[" \t" + SESSION_COOKIE] = value
+
+    reply = browser.request("GET", "/api/session")
+
+    assert reply.status == 200
+    assert reply.body["provider"] == "github"
+
+
 def test_use_restarts_the_idle_limit(github, browser, session_table):
     browser.sign_in(github)
     an_hour_ago = int(time.time()) - 3600
@@ -350,6 +372,16 @@ def test_a_request_with_another_origin_is_refused(github, browser):
     assert github.revoked_tokens == []
 
 
+def test_an_origin_that_only_starts_like_the_site_is_refused(github, browser):
+    browser.sign_in(github)
+
+    reply = browser.request("DELETE", "/api/session", origin=SESSION_SITE + ".evil.example")
+
+    assert_error(reply, 403, "csrf_rejected")
+    assert github.revoked_tokens == []
+    assert browser.request("GET", "/api/session").status == 200
+
+
 def test_a_cross_site_sign_in_spends_no_code(github, browser):
     code, verifier = github.authorize_pkce(SESSION_REDIRECT_URI)
     body = {"provider": "github", "code": code, "redirect_uri": SESSION_REDIRECT_URI, "code_verifier": verifier}
@@ -388,6 +420,8 @@ def test_configured_origins_limit_what_the_distribution_may_name(fake_provider, 
     assert browser.sign_in(provider).status == 200
     other = "https://other.example"
     assert_error(browser.request("GET", "/api/session", site_origin=other, origin=other), 403, "csrf_rejected")
+    near = SESSION_SITE + ".evil.example"
+    assert_error(browser.request("GET", "/api/session", site_origin=near, origin=near), 403, "csrf_rejected")
 
 
 # -- routes -----------------------------------------------------------------------------
