@@ -173,7 +173,7 @@ def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> N
     on_disk = {
         path.relative_to(ROOT / "site").as_posix()
         for path in (ROOT / "site").rglob("*")
-        if path.is_file() and not path.name.startswith(".") and path.name != "config.js"
+        if path.is_file() and not path.name.startswith(".") and path.name not in ("config.js", "oauth.d.ts", "package.json")
     }
     assert on_disk <= set(objects)
     assert set(objects) == on_disk | {"config.js"}
@@ -181,6 +181,14 @@ def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> N
         assert obj["contentType"] == content_type(Path(key)), key
         assert obj["bucket"] == BUCKET
     assert objects["index.html"]["contentType"] == "text/html; charset=utf-8"
+
+
+def test_the_npm_package_files_are_not_published(dev: Deployment) -> None:
+    objects = _objects(dev)
+    assert (ROOT / "site" / "oauth.d.ts").is_file() and (ROOT / "site" / "package.json").is_file()
+    assert "oauth.d.ts" not in objects
+    assert "package.json" not in objects
+    assert "oauth.js" in objects
 
 
 def test_config_js_names_the_function_url_and_is_never_cached(dev: Deployment) -> None:
@@ -214,10 +222,12 @@ def test_content_types(name: str, expected: str) -> None:
     assert content_type(Path(name)) == expected
 
 
-def test_local_config_js_and_hidden_files_are_not_uploaded(tmp_path: Path) -> None:
+def test_local_config_js_hidden_and_npm_package_files_are_not_uploaded(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<html><head></head></html>")
     (tmp_path / "config.js").write_text("export default {}")
     (tmp_path / ".DS_Store").write_text("")
+    (tmp_path / "oauth.d.ts").write_text("export {};")
+    (tmp_path / "package.json").write_text("{}")
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "a.png").write_bytes(b"\x89PNG")
     assert [key for key, _ in site_files(tmp_path)] == ["img/a.png", "index.html"]
