@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -160,12 +161,22 @@ def test_index_html_pins_connect_src_to_the_exact_function_url(dev: Deployment) 
 def test_hsts_no_referrer_nosniff_and_no_framing(dev: Deployment) -> None:
     headers = _security_headers(dev)
     hsts = headers["strictTransportSecurity"]
-    assert hsts["accessControlMaxAgeSec"] >= 31536000
-    assert hsts["includeSubdomains"] is True
+    assert hsts["accessControlMaxAgeSec"] == 31536000
+    assert hsts["includeSubdomains"] is False  # the site's host only: on an apex domain it would be every name
     assert hsts["override"] is True
     assert headers["referrerPolicy"] == {"referrerPolicy": "no-referrer", "override": True}
     assert headers["contentTypeOptions"] == {"override": True}
     assert headers["frameOptions"] == {"frameOption": "DENY", "override": True}
+
+
+def test_hsts_for_every_subdomain_when_the_stack_opts_in(deploy: Callable[..., Deployment]) -> None:
+    deployment = deploy(hstsIncludeSubdomains="true", customDomain={"domain": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"})
+
+    hsts = _security_headers(deployment)["strictTransportSecurity"]
+
+    assert hsts["includeSubdomains"] is True
+    assert hsts["accessControlMaxAgeSec"] == 63072000
+    assert not hsts.get("preload")
 
 
 def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> None:
