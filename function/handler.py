@@ -26,7 +26,7 @@ from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 COOKIE_WHITESPACE = " \t"
-"""What RFC 6265 (section 5.2) trims around a cookie's name and value: WSP, SP and HTAB, nothing else."""
+"""What RFC 6265 (section 5.2) trims around a cookie's name and value: WSP, that is SP and HTAB, nothing else."""
 SDK_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
 """Never more verbose than INFO: at DEBUG botocore prints each request's headers, the role's X-Amz-Security-Token among them."""
 MAX_PASSED_BODY_BYTES = 1024 * 1024
