@@ -140,7 +140,9 @@ def _oidc(call: ProviderCall, allow: AllowList, token: str) -> tuple[SignedInUse
     if answer.status != 200 or not _text(subject):
         raise _unusable("OIDC userinfo", answer.status)
     email = fields.get("email")
-    verified = fields.get("email_verified") in (True, "true")  # some providers send the claim as a string
+    claim = fields.get("email_verified")
+    # JSON true, or the string some providers send; never 1 (which equals True in Python).
+    verified = claim is True or claim == "true"
     checked = email if verified and _text(email) else None
     user = SignedInUser(
         id=subject,

@@ -392,10 +392,15 @@ def _token_view(stored: StoredSession) -> dict[str, Any]:
 
 
 def _revoke_quietly(call: grants.ProviderCall, access_token: str, refresh_token: str | None) -> None:
+    """Revoke tokens nobody will hold, with a fresh budget: the call that got them may have spent its own.
+
+    A session write that stalled, or a refresh answer that came slowly, leaves
+    no time on ``call``; the tokens must not outlive the failure for that.
+    """
     if call.provider.revoke_url is None:
         return
     try:
-        grants.revoke_token(call, access_token, refresh_token)
+        grants.revoke_token(call.renewed(), access_token, refresh_token)
     except ExchangeError:
         pass
 

@@ -119,6 +119,8 @@ class Settings:
     """Session mode (tokens kept server-side, cookie sessions on the site's origin); None is browser mode."""
     rate_limit: int | None = None
     """Requests per 5 minutes per IP to ``/api/*`` before the edge blocks them (AWS WAF); None: no limit."""
+    hsts_include_subdomains: bool = False
+    """``hstsIncludeSubdomains``: HSTS for every subdomain of the site's host too (and preload's two years)."""
 
     @property
     def lambda_timeout_seconds(self) -> int:
@@ -581,6 +583,7 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         cms=_cms_settings(values.get("cms"), providers),
         session=session,
         rate_limit=_rate_limit(values.get("rateLimit"), session),
+        hsts_include_subdomains=_bool(HSTS_KEY, values.get(HSTS_KEY), False),
     )
 
 
@@ -787,14 +790,29 @@ def content_security_policy(settings: Settings, function_origin: str) -> str:
     return "; ".join(directives)
 
 
-HSTS_MAX_AGE_SECONDS = 63072000
+HSTS_KEY = "hstsIncludeSubdomains"
+HSTS_MAX_AGE_SECONDS = 31536000
+"""One year: the site's own host only, which is all a stack can vouch for."""
+HSTS_SUBDOMAINS_MAX_AGE_SECONDS = 63072000
+"""Two years, what the HSTS preload list asks for, sent with ``includeSubDomains`` only when the stack opts in."""
+
+
+def strict_transport_security(settings: Settings) -> str:
+    """The site's HSTS header: its own host for a year, or every subdomain too when the stack asks.
+
+    On an apex custom domain ``includeSubDomains`` forces HTTPS on every name
+    under the user's domain, services the stack knows nothing of: opt-in.
+    """
+    if settings.hsts_include_subdomains:
+        return f"max-age={HSTS_SUBDOMAINS_MAX_AGE_SECONDS}; includeSubDomains"
+    return f"max-age={HSTS_MAX_AGE_SECONDS}"
 
 
 def site_security_headers(settings: Settings, function_origin: str) -> dict[str, str]:
     """Headers every site response carries, on CloudFront and in the local stack alike."""
     return {
         "Content-Security-Policy": content_security_policy(settings, function_origin),
-        "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains",
+        "Strict-Transport-Security": strict_transport_security(settings),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
