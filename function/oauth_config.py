@@ -404,13 +404,15 @@ class SessionConfig:
     cookie_name: str
     csrf_header: str
     origin_header: str
-    """Set by the distribution to the viewer's site origin; trusted because only it can invoke the function URL."""
+    """Set by the distribution to the viewer's site origin; trusted once ``edge_header`` proves the caller is it."""
     origins: frozenset[str]
     """Site origins accepted in ``origin_header``; empty: the one the distribution names."""
     idle_seconds: int
     max_seconds: int
     expose_access_token: bool
     providers: Mapping[str, SessionProvider]
+    edge_header: str | None = None
+    """The distribution's origin custom header carrying the edge secret; None: the secret is not checked."""
 
 
 def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: str | None) -> SessionConfig:
@@ -428,6 +430,9 @@ def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: 
         if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
             raise ConfigError(f"{key}.{name} must be a lower-case header name")
         headers[name] = header
+    edge_header = value.get("edge_header")
+    if edge_header is not None and (not isinstance(edge_header, str) or not HEADER_NAME.fullmatch(edge_header)):
+        raise ConfigError(f"{key}.edge_header must be a lower-case header name")
     max_seconds = _seconds(value.get("max_seconds"), f"{key}.max_seconds", MAX_SESSION_SECONDS)
     idle_seconds = _seconds(value.get("idle_seconds"), f"{key}.idle_seconds", max_seconds)
     expose = value.get("expose_access_token", False)
@@ -446,6 +451,7 @@ def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: 
         max_seconds=max_seconds,
         expose_access_token=expose,
         providers={name: _session_provider(entry, f"{key}.providers.{name}") for name, entry in entries.items()},
+        edge_header=edge_header,
     )
 
 
