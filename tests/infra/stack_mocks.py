@@ -175,7 +175,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
-        region, account = self.region, ACCOUNT_ID
+        # A resource lives in its own ``region`` when it names one (pulumi-aws 7), else in the provider's.
+        region, account = inputs.get("region") or self.region, ACCOUNT_ID
         name = inputs.get("name") or (inputs.get("namePrefix") or f"{args.name}-").rstrip("-") + AUTONAME_SUFFIX
         computed: dict[str, Any] = {}
         resource_id = f"{args.name}-id"
@@ -196,7 +197,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                     "hostedZoneId": CLOUDFRONT_ZONE_ID,
                 }
             case "aws:acm/certificate:Certificate":
-                resource_id = f"arn:aws:acm:us-east-1:{account}:certificate/{CERTIFICATE_ID}"
+                resource_id = f"arn:aws:acm:{region}:{account}:certificate/{CERTIFICATE_ID}"
                 domain = inputs["domainName"]
                 computed = {
                     "arn": resource_id,
@@ -237,7 +238,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
             case "aws:wafv2/webAcl:WebAcl":
                 resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
-                computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}
+                computed = {"arn": f"arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{resource_id}"}
         return resource_id, inputs | computed
 
 

@@ -252,10 +252,21 @@ def test_rate_limit_blocks_an_ip_over_the_limit_on_api_paths_at_the_edge(limited
     assert match["positionalConstraint"] == "STARTS_WITH"
     assert match["searchString"] == "/api/"
     assert match["fieldToMatch"] == {"uriPath": {}}
-    (provider,) = limited.of_type("pulumi:providers:aws")
-    assert provider.plain_inputs["region"] == "us-east-1"
-    assert acl_resource.provider.startswith(provider.urn)
+    assert acl["region"] == "us-east-1"
+    assert limited.of_type("pulumi:providers:aws") == []
+    assert acl_resource.provider == ""
     assert distribution(limited)["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+
+
+def test_the_web_acl_is_in_us_east_1_through_the_stacks_own_provider_whatever_its_region(deploy):
+    elsewhere = deploy(session=True, rateLimit=600, **{"aws:region": "eu-west-1"})
+
+    acl = elsewhere.one("aws:wafv2/webAcl:WebAcl")
+    assert acl.plain_inputs["region"] == "us-east-1"
+    assert acl.provider == ""
+    assert elsewhere.of_type("pulumi:providers:aws") == []
+    assert distribution(elsewhere)["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+    assert elsewhere.one("aws:lambda/function:Function").plain_inputs.get("region") is None
 
 
 @pytest.mark.parametrize(
