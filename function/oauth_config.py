@@ -1,7 +1,9 @@
 """Parse and validate the function's configuration (docs/configuration.md, "The function's own configuration").
 
 The configuration comes from ``OAUTH_CONFIG`` (JSON) and ``OAUTH_CLIENT_SECRETS_ARN``
-and is validated once per container. Anything wrong raises ``ConfigError`` whose
+and is validated once per container. The deployed function finds that JSON in
+a file of its zip named by ``OAUTH_CONFIG_FILE`` (Lambda caps the whole
+environment at 4 KB); the ``OAUTH_CONFIG`` variable itself also works. Anything wrong raises ``ConfigError`` whose
 message names the offending key and what is wrong with it, never the value, so
 it can be logged as it is. Keys this module does not know are ignored: the
 deploying program may carry extra information (authorize URLs, scopes, ...).
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,15 +117,32 @@ class CmsSettings:
     state_seconds: int
 
 
+CONFIG_FILE_ENV = "OAUTH_CONFIG_FILE"
+
+
 def load_config(environ: Mapping[str, str]) -> OAuthConfig:
-    """Read and validate the configuration from the process environment."""
-    raw = environ.get("OAUTH_CONFIG")
-    if not raw:
-        raise ConfigError("OAUTH_CONFIG is not set")
+    """Read and validate the configuration from the process environment (and the file it names)."""
+    raw = _config_text(environ)
     arn = environ.get("OAUTH_CLIENT_SECRETS_ARN", "").strip()
     if not arn:
         raise ConfigError("OAUTH_CLIENT_SECRETS_ARN is not set")
     return parse_config(raw, arn, environ.get(SESSION_TABLE_ENV, "").strip() or None)
+
+
+def _config_text(environ: Mapping[str, str]) -> str:
+    """``OAUTH_CONFIG_FILE`` (relative to ``LAMBDA_TASK_ROOT``), else ``OAUTH_CONFIG``."""
+    name = environ.get(CONFIG_FILE_ENV, "").strip()
+    if name:
+        try:
+            with open(os.path.join(environ.get("LAMBDA_TASK_ROOT", ""), name), encoding="utf-8") as file:
+                return file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+            raise ConfigError(f"{CONFIG_FILE_ENV} names a file that cannot be read ({reason})") from None
+    raw = environ.get("OAUTH_CONFIG")
+    if not raw:
+        raise ConfigError(f"OAUTH_CONFIG is not set (nor {CONFIG_FILE_ENV})")
+    return raw
 
 
 def parse_config(raw: str, secrets_arn: str, session_table: str | None = None) -> OAuthConfig:

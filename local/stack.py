@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Any
 from oauth_exchange.settings import (
     API_PATH,
     EDGE_SECRET_HEADER,
+    FUNCTION_CONFIG_FILE,
+    FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     SESSION_KEY_ATTRIBUTE,
@@ -352,9 +355,15 @@ class LocalStack:
             self.session_table = f"{FUNCTION_NAME}-sessions-{secrets.token_hex(4)}"
             _create_session_table(self.secrets.client("dynamodb"), self.session_table)
             session = {SESSION_TABLE_ENV: self.session_table, "AWS_ENDPOINT_URL_DYNAMODB": self.secrets.endpoint}
+        # As on Lambda, the configuration is a file the function reads, not a (4 KB-limited) variable.
+        folder = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="oauth-exchange-config-")))
+        self.function_config_path = folder / FUNCTION_CONFIG_FILE
+        self.function_config_path.write_text(
+            function_config_json(self.settings, self.site_origin, self.function_origin), encoding="utf-8"
+        )
         return {
             **session,
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
+            FUNCTION_CONFIG_FILE_ENV: str(self.function_config_path),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,

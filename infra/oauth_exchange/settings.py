@@ -692,6 +692,16 @@ FUNCTION_LOG_LEVEL = "INFO"
 """How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
 
 
+FUNCTION_CONFIG_FILE = "oauth_config.json"
+"""Where the function's configuration travels: a file at the root of its zip, not an environment variable.
+
+Lambda caps a function's whole environment at 4 KB, and access policies of
+hundreds of entries (an org's contributor list) are a real need.
+"""
+FUNCTION_CONFIG_FILE_ENV = "OAUTH_CONFIG_FILE"
+"""Names that file; a relative name is read from the function's task root (``LAMBDA_TASK_ROOT``)."""
+
+
 def function_config_json(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> str:
     return json.dumps(function_config(settings, site_origin, function_origin), sort_keys=True, separators=(",", ":"))
 

@@ -11,6 +11,7 @@ import pytest
 
 from oauth_exchange.settings import ConfigError
 from tests.infra.stack_mocks import (
+    function_config,
     CERTIFICATE_ID,
     CLOUDFRONT_ZONE_ID,
     DISTRIBUTION_DOMAIN,
@@ -51,8 +52,7 @@ def _cors_origins(deployment: Deployment) -> list[str]:
 
 
 def _function_config(deployment: Deployment) -> dict:
-    variables = deployment.one("aws:lambda/function:Function").plain_inputs["environment"]["variables"]
-    return json.loads(variables["OAUTH_CONFIG"])
+    return function_config(deployment)
 
 
 def _viewer_certificate(deployment: Deployment) -> dict:
