@@ -3,9 +3,10 @@
 The configuration comes from ``OAUTH_CONFIG`` (JSON) and ``OAUTH_CLIENT_SECRETS_ARN``
 and is validated once per container. The deployed function finds that JSON in
 a file of its zip named by ``OAUTH_CONFIG_FILE`` (Lambda caps the whole
-environment at 4 KB); the ``OAUTH_CONFIG`` variable itself also works. Anything wrong raises ``ConfigError`` whose
-message names the offending key and what is wrong with it, never the value, so
-it can be logged as it is. Keys this module does not know are ignored: the
+environment at 4 KB); the ``OAUTH_CONFIG`` variable itself also works (tests,
+benchmarks). Anything wrong raises ``ConfigError`` whose message names the
+offending key and what is wrong with it, never the value, so it can be logged
+as it is. Keys this module does not know are ignored: the
 deploying program may carry extra information (authorize URLs, scopes, ...).
 The exception is a provider's ``allow``: an unknown key there could be a
 restriction misspelt, so it is an error rather than a door left open.

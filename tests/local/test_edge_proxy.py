@@ -11,7 +11,14 @@ import httpx
 import pytest
 
 from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY, OriginRequestPolicy
-from oauth_exchange.settings import CONTENT_SHA256_HEADER, CSRF_HEADER_LABEL, EDGE_SECRET_HEADER, SITE_ORIGIN_HEADER
+from oauth_exchange.settings import (
+    API_FORWARDED_HEADERS,
+    CONTENT_SHA256_HEADER,
+    CSRF_HEADER_LABEL,
+    EDGE_SECRET_HEADER,
+    SESSION_COOKIE,
+    SITE_ORIGIN_HEADER,
+)
 from local.edge_proxy import SIGNATURE_HEADER, SIGNATURE_MISMATCH, EdgeProxy
 from local.http_server import LoopbackServer
 from local.stack import LocalStack
@@ -96,6 +103,34 @@ def test_the_viewer_functions_site_origin_still_goes_through_the_policy(recorder
     ((headers, _),) = _Recorder.seen
     assert SITE_ORIGIN_HEADER not in headers
     assert headers["x-oauth-exchange"] == "1"
+
+
+def test_only_the_policys_headers_and_the_session_cookie_pass_and_the_site_origin_is_the_edges(recorder):
+    status, _ = forward(
+        recorder,
+        "GET",
+        {
+            "Cookie": f"theme=dark; {SESSION_COOKIE}=abc; other=1",
+            SITE_ORIGIN_HEADER: "https://evil.example",
+            "X-OAuth-Exchange": "1",
+            "Sec-Fetch-Site": "same-origin",
+            "Authorization": "Bearer stolen",
+            "X-Forwarded-For": "10.0.0.1",
+            "User-Agent": "test",
+        },
+    )
+
+    assert status == 200
+    ((seen, _),) = _Recorder.seen
+    assert seen["cookie"] == f"{SESSION_COOKIE}=abc"
+    assert seen[SITE_ORIGIN_HEADER] == "http://127.0.0.1:8000"
+    assert seen[SIGNATURE_HEADER] == "key-1"
+    assert seen["x-oauth-exchange"] == "1"
+    assert seen["sec-fetch-site"] == "same-origin"
+    added = {SIGNATURE_HEADER, EDGE_SECRET_HEADER}
+    passed = set(seen) - {"host", "content-length", "accept-encoding", "connection", "user-agent", "cookie", *added}
+    assert passed <= set(API_FORWARDED_HEADERS)
+    assert "authorization" not in seen and "x-forwarded-for" not in seen
 
 
 @pytest.mark.parametrize("forged", ["guess", EDGE_VALUE + "x", ""])
