@@ -17,8 +17,8 @@ through ``/api/proxy/...`` (``api_proxy``). Routes:
 
 Every ``/api/`` request must carry the CSRF header; a ``Sec-Fetch-Site``
 other than ``same-origin`` and an ``Origin`` other than the site's are
-refused. The site's origin is what the distribution says in its header: no
-one but the distribution can invoke the function URL (origin access control).
+refused. The site's origin is what the distribution says in its header,
+once its edge secret has shown the request came through it (``edge_check``).
 
 A session ends after ``idle_seconds`` without use or ``max_seconds`` after
 sign-in. An access token due for refresh is refreshed first, once however
@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import api_proxy
+import edge_check
 import grants
 import token_api
 from container import Invocation
@@ -86,6 +87,8 @@ def handle(invocation: Invocation) -> ExchangeResponse:
     config, request, store = invocation.config.session, invocation.request, invocation.sessions
     if config is None or store is None:
         raise ExchangeError("not_found")
+    if config.edge_header is not None:
+        edge_check.check(invocation.secrets, request.headers.get(config.edge_header))
     site = _site_origin(config, request)
     _check_csrf(config, request, site)
     path = request.path
