@@ -82,12 +82,12 @@ SDK_CONFIG = Config(
 
 COLD_START_SCRIPT = """
 import json, sys, time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import handler
-imported = time.perf_counter()
+imported, imported_cpu = time.perf_counter(), time.process_time()
 first = handler.handler(json.loads(sys.argv[1]), None)
 answered = time.perf_counter()
-print(json.dumps({"import": imported - started, "first": answered - imported, "status": first["statusCode"]}))
+print(json.dumps({"import": imported - started, "import_cpu": imported_cpu - started_cpu, "first": answered - imported, "status": first["statusCode"]}))
 """
 
 
@@ -399,7 +399,7 @@ def cold_starts(
 ) -> dict[str, list[float]]:
     """Fresh interpreters, the modes interleaved (and session mode with the baseline's function/): import and first-request seconds."""
     modes = ["session", "browser"] + (["baseline"] if baseline is not None else [])
-    figures: dict[str, list[float]] = {f"{mode}_{step}": [] for mode in modes for step in ("import", "first")}
+    figures: dict[str, list[float]] = {f"{mode}_{step}": [] for mode in modes for step in ("import", "import_cpu", "first")}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OAUTH_"))}
     for _ in range(runs):
         for mode in modes:
@@ -414,8 +414,8 @@ def cold_starts(
             )
             measured = json.loads(result.stdout.strip().splitlines()[-1])
             assert measured["status"] == 200, result.stderr
-            figures[f"{mode}_import"].append(measured["import"])
-            figures[f"{mode}_first"].append(measured["first"])
+            for step in ("import", "import_cpu", "first"):
+                figures[f"{mode}_{step}"].append(measured[step])
     return figures
 
 
@@ -534,7 +534,8 @@ def main() -> None:
     ]
     if baseline is not None:
         rows += [
-            (f"session init (import) now / at {options.baseline}", f"{median['session_import'] * ms:.0f} / {median['baseline_import'] * ms:.0f} ms", f"+{(median['session_import'] - median['baseline_import']) * ms:.0f} ms (<= +30)"),
+            (f"session init (import) now / at {options.baseline}", f"{median['session_import'] * ms:.0f} / {median['baseline_import'] * ms:.0f} ms", f"{(median['session_import'] - median['baseline_import']) * ms:+.0f} ms (<= +30)"),
+            (f"  its CPU (process time) now / at {options.baseline}", f"{median['session_import_cpu'] * ms:.0f} / {median['baseline_import_cpu'] * ms:.0f} ms", f"{(median['session_import_cpu'] - median['baseline_import_cpu']) * ms:+.0f} ms"),
             (f"session first request now / at {options.baseline}", f"{median['session_first'] * ms:.0f} / {median['baseline_first'] * ms:.0f} ms", ""),
         ]
     if not options.no_zip:

@@ -310,7 +310,7 @@ class ProviderClient:
         trace = _AttemptTrace(deadline)
         _attempt_of_thread.trace = trace
         try:
-            return self._attempt(method, url, headers, body, deadline, trace, max_bytes)
+            return self._stream(method, url, headers, body, deadline, trace, max_bytes)
         except (httpcore.TimeoutException, _Deadline):
             raise NoAnswer("timed out", reached=True, timed_out=True) from None
         except _FAILED as exc:
@@ -321,16 +321,8 @@ class ProviderClient:
     def close(self) -> None:
         self._pool.close()
 
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes | None,
-        deadline: float,
-        trace: _AttemptTrace,
-        max_bytes: int,
-    ) -> RawAnswer:
+    def _stream(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes | None, deadline: float, trace: _AttemptTrace, max_bytes: int) -> RawAnswer:
+        """The attempt's request and answer, under ``attempt``'s error mapping."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise _Deadline()

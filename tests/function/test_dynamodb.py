@@ -540,14 +540,7 @@ class _ContainerCredentials(BaseHTTPRequestHandler):
         self.server.fetches.append({"path": self.path, "authorization": self.headers.get("Authorization", "")})
         n = len(self.server.fetches)
         expiring = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + self.server.lifetime))
-        body = json.dumps(
-            {"AccessKeyId": f"ASIACONTAINER{n}", "SecretAccessKey": f"secret-{n}", "Token": f"token-{n}", "Expiration": expiring}
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        reply(self, 200, {"AccessKeyId": f"ASIACONTAINER{n}", "SecretAccessKey": f"secret-{n}", "Token": f"token-{n}", "Expiration": expiring})
 
     def log_message(self, *args: object) -> None:
         pass
