@@ -521,6 +521,7 @@ def main() -> None:
         ("handler CPU overhead per call (moto: a reconnect each call)", f"{overhead_cpu * ms:.3f} ms", ""),
         ("handler CPU overhead per call, DynamoDB kept alive", f"{kept_overhead * ms:.3f} ms", "<= 1.5 ms"),
         ("  GetItem CPU kept alive: library / botocore / hand-written", clients_cpu(kept), f"ratio {ratios(kept)}"),
+        ("  CPU kept alive: handler / direct httpx / function's provider client", f"{kept['handler_cpu'] * ms:.3f} / {kept['direct_cpu'] * ms:.3f} / {kept['client_cpu'] * ms:.3f} ms", ""),
         ("  the provider call: function's client minus direct httpx", f"{provider_delta * ms:+.3f} ms", ""),
         ("  the rest: the handler's code, the two calls in sequence", f"{(kept_overhead - kept['table_cpu'] - provider_delta) * ms:.3f} ms", ""),
         ("proxied call p50 / p90 through handler, DynamoDB kept alive", p50_p90(kept_alive, "handler"), ""),

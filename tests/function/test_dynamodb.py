@@ -505,6 +505,13 @@ KEYS = {"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"}
             "ap-south-1",
         ),
         ({}, "[default]\nregion = sa-east-1\n", "https://dynamodb.sa-east-1.amazonaws.com/", "sa-east-1"),
+        ({"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCOUNT_ID": "123456789012"}, "", "https://123456789012.ddb.us-east-1.amazonaws.com/", "us-east-1"),
+        (
+            {"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCOUNT_ID": "123456789012", "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled"},
+            "",
+            "https://dynamodb.us-east-1.amazonaws.com/",
+            "us-east-1",
+        ),
     ],
 )
 def test_the_route_is_the_one_botocore_resolves(aws_environment, variables, config, url, region):
