@@ -107,18 +107,12 @@ def resolve_route(table_name: str, session: botocore.session.Session, credential
     already loaded (an account's own endpoint depends on them), so the chain
     runs once. The client is then dropped; its models stay loaded in the session.
     """
-    frozen = credentials.get_frozen_credentials()
     try:
-        client = aws_client(
-            "dynamodb",
-            None,
-            Config(parameter_validation=False),
-            session,
-            aws_access_key_id=frozen.access_key,
-            aws_secret_access_key=frozen.secret_key,
-            aws_session_token=frozen.token,
-            aws_account_id=frozen.account_id,
-        )
+        frozen = credentials.get_frozen_credentials()
+        keys = {"aws_access_key_id": frozen.access_key, "aws_secret_access_key": frozen.secret_key, "aws_session_token": frozen.token}
+        if getattr(frozen, "account_id", None):  # botocore >= 1.35 knows the account; older ones have no such argument
+            keys["aws_account_id"] = frozen.account_id
+        client = aws_client("dynamodb", None, Config(parameter_validation=False), session, **keys)
     except BotoCoreError as exc:
         raise ValueError(f"no DynamoDB client ({type(exc).__name__})") from None
     seen: dict[str, Any] = {}
