@@ -31,6 +31,9 @@ Once the whole request was written, a failure is never retried, on a pooled
 connection or a fresh one: the provider may have read it and spent the
 single-use code, and a client cannot tell that apart from a close that raced
 the request (the kernel accepts the bytes either way).
+
+``ProviderClient.attempt`` is one such attempt without the retry, for
+``dynamodb``, whose retry rules are DynamoDB's; its calls share the pool.
 """
 
 from __future__ import annotations
