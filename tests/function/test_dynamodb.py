@@ -107,12 +107,12 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[..., Scripted]]:
-    started: list[Scripted] = []
+def running() -> Iterator[Callable[[LoopbackServer], LoopbackServer]]:
+    """Starts loopback servers, each stopped when the test ends."""
+    started: list[LoopbackServer] = []
 
-    def start(answer: Answer, ssl_context: ssl.SSLContext | None = None) -> Scripted:
-        server = Scripted(answer, ssl_context)
-        server.start("scripted-dynamodb")
+    def start(server: LoopbackServer) -> LoopbackServer:
+        server.start(type(server).__name__)
         started.append(server)
         return server
 
@@ -121,11 +121,26 @@ def serve() -> Iterator[Callable[..., Scripted]]:
         server.stop()
 
 
-def reply(handler: BaseHTTPRequestHandler, status: int, document: object, *, close: bool = False, crc: int | None = None) -> None:
-    body = json.dumps(document).encode()
+@pytest.fixture
+def serve(running) -> Callable[..., Scripted]:
+    return lambda answer, ssl_context=None: running(Scripted(answer, ssl_context))
+
+
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    document: object,
+    *,
+    close: bool = False,
+    crc: int | None = None,
+    page: bytes | None = None,
+) -> None:
+    """A JSON answer as DynamoDB gives it, or, with ``page``, an HTML one as a front end would."""
+    body = json.dumps(document).encode() if page is None else page
     handler.send_response(status)
-    handler.send_header("Content-Type", "application/x-amz-json-1.0")
-    handler.send_header("x-amz-crc32", str(zlib.crc32(body) if crc is None else crc))
+    handler.send_header("Content-Type", "application/x-amz-json-1.0" if page is None else "text/html")
+    if page is None:
+        handler.send_header("x-amz-crc32", str(zlib.crc32(body) if crc is None else crc))
     handler.send_header("Content-Length", str(len(body)))
     if close:
         handler.send_header("Connection", "close")
@@ -289,12 +304,7 @@ def test_bytes_that_came_with_the_answer_but_after_it_never_become_the_next_call
 def test_a_5xx_that_is_not_json_is_retried_for_reads_but_never_for_a_write_that_must_not_apply_twice(serve):
     def front_end_503_first(handler: BaseHTTPRequestHandler, n: int) -> None:
         if n == 1:
-            page = b"<html><body>503 Service Temporarily Unavailable</body></html>"
-            handler.send_response(503)
-            handler.send_header("Content-Type", "text/html")
-            handler.send_header("Content-Length", str(len(page)))
-            handler.end_headers()
-            handler.wfile.write(page)
+            reply(handler, 503, None, page=b"<html><body>503 Service Temporarily Unavailable</body></html>")
         else:
             ok(handler, n)
 
@@ -561,18 +571,8 @@ class CredentialsEndpoint(LoopbackServer):
 
 
 @pytest.fixture
-def credentials_endpoint() -> Iterator[Callable[[float], CredentialsEndpoint]]:
-    started: list[CredentialsEndpoint] = []
-
-    def start(lifetime: float) -> CredentialsEndpoint:
-        endpoint = CredentialsEndpoint(lifetime)
-        endpoint.start("container-credentials")
-        started.append(endpoint)
-        return endpoint
-
-    yield start
-    for endpoint in started:
-        endpoint.stop()
+def credentials_endpoint(running) -> Callable[[float], CredentialsEndpoint]:
+    return lambda lifetime: running(CredentialsEndpoint(lifetime))
 
 
 def test_credentials_come_from_the_container_provider_and_are_refreshed_before_they_expire(aws_environment, credentials_endpoint, serve):
