@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import secrets
 import socket
 import ssl
+import stat
 import threading
 import time
 import zlib
@@ -90,6 +92,7 @@ class Scripted(LoopbackServer):
         self.answer = answer
         self.requests: list[dict[str, str]] = []
         self.bodies: list[bytes] = []
+        self.peers: set[tuple[str, int]] = set()
 
 
 class _ScriptedHandler(BaseHTTPRequestHandler):
@@ -99,6 +102,7 @@ class _ScriptedHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.server.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         self.server.requests.append({k.lower(): v for k, v in self.headers.items()})
+        self.server.peers.add(self.client_address)
         self.server.answer(self, len(self.server.requests))
         self.wfile.flush()
 
@@ -316,6 +320,52 @@ def test_a_5xx_that_is_not_json_is_retried_for_reads_but_never_for_a_write_that_
     with pytest.raises(DynamoDBUnavailable, match=r"PutItem: the answer \(HTTP 503\) is not a JSON object"):
         client_for(writes.origin).call("PutItem", {}, repeatable=False)
     assert len(writes.requests) == 1
+
+
+@pytest.fixture
+def descriptors_to_spare() -> Iterator[None]:
+    """A soft limit on open files high enough to push a socket past 1023 (Debian's default is 1024)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 2048
+    if soft < wanted:
+        if hard != resource.RLIM_INFINITY and hard < wanted:
+            pytest.skip(f"the hard limit on open files is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    yield
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_kept_alive_connection_on_a_descriptor_above_1023_is_checked_and_reused(serve, descriptors_to_spare):
+    """select.select refuses such descriptors with ValueError (the hand-written client did); a busy container may hold them."""
+    server = serve(ok)
+    client = client_for(server.origin)
+    base = os.open(os.devnull, os.O_RDONLY)
+    fillers = [base] + [os.dup(base) for _ in range(max(0, 1030 - base))]  # every descriptor below 1024 taken
+    try:
+        answers = [client.call("GetItem", {}, repeatable=True)["Item"]["id"]["S"] for _ in range(3)]
+        descriptor = client_socket_descriptor(server)
+    finally:
+        for filler in fillers:
+            os.close(filler)
+
+    assert answers == ["answer-1", "answer-2", "answer-3"]
+    assert server.connections_accepted == 1
+    assert descriptor >= 1024
+
+
+def client_socket_descriptor(server: Scripted) -> int:
+    """The descriptor of the client's end of the one connection the server accepted (found by its port)."""
+    (peer,) = server.peers
+    for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+        try:
+            if not stat.S_ISSOCK(os.fstat(fd).st_mode):
+                continue
+        except OSError:  # the listing's own descriptor, closed by now
+            continue
+        with socket.socket(fileno=os.dup(fd)) as probe:
+            if probe.family == socket.AF_INET and probe.getsockname() == peer:
+                return fd
+    raise AssertionError("the client's socket was not found")
 
 
 def test_pooled_connections_the_server_closed_are_dropped_before_use(serve):
