@@ -30,19 +30,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from exchange_errors import ExchangeError
-from oauth_config import AllowList
+from oauth_config import AllowList, ProviderSettings
 from provider_http import ProviderAnswer
-
-if TYPE_CHECKING:
-    from grants import ProviderCall
 
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 MAX_TEXT = 256
 EMAILS_PER_PAGE = 100
+
+
+class ProviderCall(Protocol):
+    """What the check needs of ``grants.ProviderCall``, named here so this module does not import ``grants``."""
+
+    provider: ProviderSettings
+
+    def send(self, method: str, url: str, **kwargs: Any) -> ProviderAnswer: ...
 
 
 @dataclass(frozen=True)

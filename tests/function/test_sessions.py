@@ -580,6 +580,7 @@ def test_session_mode_without_aws_credentials_is_a_configuration_error_that_name
     assert [(r.status, r.body["error"]) for r in replies] == [(500, "server_error")] * 2
     errors = [r.getMessage() for r in sensitive.records() if r.levelno >= logging.ERROR and r.name == "oauth_exchange"]
     assert errors == [
-        "configuration invalid: session mode's DynamoDB client: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+        "configuration invalid: session mode's DynamoDB client: "
+        "the AWS credentials could not be loaded (Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY)"
     ]
 
