@@ -96,6 +96,7 @@ def _imported_names(path: Path) -> Iterable[str]:
 def imports_of(*starts: Path) -> Imports:
     """Third-party modules that running these files (or every file in these folders) imports."""
     queue = [file for start in starts for file in (sorted(start.rglob("*.py")) if start.is_dir() else [start])]
+    scripts = {file.stem: file for file in queue if file.stem != "__init__"}
     seen: set[Path] = set()
     third_party: set[str] = set()
     run_as_module: set[str] = set()
@@ -111,6 +112,9 @@ def imports_of(*starts: Path) -> Imports:
                 continue
             if (found := _repo_module(name)) is not None:
                 queue.append(found)
+                continue
+            if top in scripts:  # a script put a folder of its own on sys.path
+                queue.append(scripts[top])
                 continue
             if _repo_module(top) is None and top not in {"oauth_exchange", "local", "tests", "scripts", "bench"}:
                 third_party.add(top)
