@@ -23,7 +23,6 @@ from grants import ProviderCall
 from oauth_config import ConfigError, OAuthConfig, ProviderSettings, load_config
 from provider_http import ProviderClient, tls_context
 from session_store import SessionStore
-from sigv4 import MissingCredentials
 from web import ExchangeRequest, RequestNote
 
 log = logging.getLogger("oauth_exchange")
@@ -57,7 +56,7 @@ class Container:
             trusted = _trusted_cas(environ)
             provider = ProviderClient(trusted)
             source = SecretsManagerSource(config.secrets_arn)
-            sessions = None if config.session is None else SessionStore(config.session.table_name, _table_client(environ, trusted))
+            sessions = None if config.session is None else SessionStore(config.session.table_name, _table_client(config.session.table_name, provider))
         except ConfigError as exc:
             self._broken("configuration invalid", str(exc))
             return
@@ -94,10 +93,11 @@ def _trusted_cas(environ: Mapping[str, str]) -> ssl.SSLContext:
         raise ConfigError(f"SSL_CERT_FILE / SSL_CERT_DIR names a CA bundle that cannot be loaded ({type(exc).__name__})") from None
 
 
-def _table_client(environ: Mapping[str, str], trusted: ssl.SSLContext) -> DynamoDB:
+def _table_client(table_name: str, http: ProviderClient) -> DynamoDB:
+    """Over the provider client's pool: one set of kept-alive connections, one deadline backend."""
     try:
-        return DynamoDB.from_environment(environ, trusted)
-    except (ValueError, MissingCredentials) as exc:
+        return DynamoDB.for_table(table_name, http)
+    except ValueError as exc:
         raise ConfigError(f"session mode's DynamoDB client: {exc}") from None
 
 

@@ -13,6 +13,7 @@ import contextlib
 import os
 import secrets
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,9 @@ from typing import Any
 from oauth_exchange.monitoring_plan import function_metrics, metrics_namespace
 from oauth_exchange.settings import (
     API_PATH,
+    EDGE_SECRET_HEADER,
+    FUNCTION_CONFIG_FILE,
+    FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     SESSION_KEY_ATTRIBUTE,
@@ -188,6 +192,8 @@ class LocalStack:
         self.cms_site: CmsAdminSite | None = None
         self.repository: FakeRepository | None = None
         self._cms_signing_keys: str | None = None
+        self._edge_secret: str | None = None
+        """Session mode: what the edge adds as ``EDGE_SECRET_HEADER``, as the distribution's origin does."""
         self._session = session
         self._log = log
         self._verbose = verbose
@@ -250,9 +256,10 @@ class LocalStack:
 
         if self.settings.cms is not None:
             self._cms_signing_keys = secrets.token_urlsafe(48)
+        if self.settings.session is not None:
+            self._edge_secret = secrets.token_urlsafe(48)
         self.secret_arn = self.secrets.create_secret(
-            f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys),
+            f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets", self._secret_document()
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -274,7 +281,13 @@ class LocalStack:
             return
         signing_key = secrets.token_urlsafe(32)
         self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
-        self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
+        assert self._edge_secret is not None
+        self.edge = EdgeProxy(
+            self.function_url,
+            signing_key,
+            self.settings.api_origin_read_timeout_seconds,
+            origin_headers={EDGE_SECRET_HEADER: self._edge_secret},
+        )
         self._exit.callback(self.edge.close)
         self.site.serve(self.settings, self.api_url, api=self.edge)
 
@@ -346,9 +359,15 @@ class LocalStack:
             self.session_table = f"{FUNCTION_NAME}-sessions-{secrets.token_hex(4)}"
             _create_session_table(self.secrets.client("dynamodb"), self.session_table)
             session = {SESSION_TABLE_ENV: self.session_table, "AWS_ENDPOINT_URL_DYNAMODB": self.secrets.endpoint}
+        # As on Lambda, the configuration is a file the function reads, not a (4 KB-limited) variable.
+        folder = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="oauth-exchange-config-")))
+        self.function_config_path = folder / FUNCTION_CONFIG_FILE
+        self.function_config_path.write_text(
+            function_config_json(self.settings, self.site_origin, self.function_origin), encoding="utf-8"
+        )
         return {
             **session,
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
+            FUNCTION_CONFIG_FILE_ENV: str(self.function_config_path),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,
@@ -395,8 +414,10 @@ class LocalStack:
     def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
         """Replace one provider's client secret in Secrets Manager, as a rotation would."""
         self._client_secrets[provider] = value
-        document = client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys)
-        self.secrets.put_secret_value(self.secret_arn, document)
+        self.secrets.put_secret_value(self.secret_arn, self._secret_document())
+
+    def _secret_document(self) -> str:
+        return client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys, self._edge_secret)
 
 
 def _create_session_table(dynamodb: Any, name: str) -> None:

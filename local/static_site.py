@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type
+from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type, is_published
 from oauth_exchange.settings import API_PATH, Settings, config_js, render_index_html, site_security_headers
 from local import metrics_counters
 from local.edge_proxy import EdgeProxy
@@ -108,9 +108,9 @@ class StaticSite(LoopbackService):
         return render_index_html(html, self.settings, self.function_origin)
 
     def file_for(self, url_path: str) -> Path | None:
-        """The file under ``root`` a URL path names, or None (missing, hidden, a directory, outside)."""
+        """The file under ``root`` a URL path names, or None (missing, not published, a directory, outside)."""
         parts = [part for part in url_path.split("/") if part]
-        if not parts or any(part.startswith(".") or "\\" in part for part in parts):
+        if not parts or any("\\" in part for part in parts) or not is_published("/".join(parts)):
             return None
         candidate = self.root.joinpath(*parts).resolve()
         if not candidate.is_relative_to(self.root) or not candidate.is_file():

@@ -22,6 +22,7 @@ import pulumi
 from oauth_exchange.assets import function_dir
 from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
 from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
+from oauth_exchange.edge_secret import EdgeSecret, EdgeSecretArgs
 from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
 from oauth_exchange.monitoring import Monitoring, MonitoringArgs
 from oauth_exchange.monitoring_plan import metrics_namespace
@@ -126,6 +127,9 @@ class OAuthExchange(pulumi.ComponentResource):
             if settings.cms
             else None
         )
+        edge_secret = (
+            EdgeSecret(f"{name}-edge-secret", EdgeSecretArgs(settings=settings), opts=child) if settings.session else None
+        )
         client_secret = ClientSecret(
             f"{name}-client-secret",
             ClientSecretArgs(
@@ -133,6 +137,7 @@ class OAuthExchange(pulumi.ComponentResource):
                 target=target,
                 client_secrets=args.client_secrets,
                 cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+                edge_secrets=edge_secret.accepted if edge_secret else None,
                 encrypts_sessions=settings.session is not None,
             ),
             opts=child,
@@ -142,8 +147,8 @@ class OAuthExchange(pulumi.ComponentResource):
         self._metrics_namespace = metrics_namespace(pulumi.get_project(), pulumi.get_stack())
         self._rate_limit_metric: str | None = None
         site_origin: pulumi.Input[str] | None = args.site_origin
-        if settings.session is not None:
-            function, spa_url = self._session_mode(name, args, target, archive, client_secret)
+        if edge_secret is not None:
+            function, spa_url = self._session_mode(name, args, target, archive, client_secret, edge_secret)
             site_origin = self.site.origin
         else:
             if args.site.deploy:
@@ -206,7 +211,13 @@ class OAuthExchange(pulumi.ComponentResource):
         )
 
     def _session_mode(
-        self, name: str, args: OAuthExchangeArgs, target: Target, archive: Archive, client_secret: ClientSecret
+        self,
+        name: str,
+        args: OAuthExchangeArgs,
+        target: Target,
+        archive: Archive,
+        client_secret: ClientSecret,
+        edge_secret: EdgeSecret,
     ) -> tuple[ExchangeFunction, pulumi.Output[str]]:
         """Tokens stay in AWS: the function comes first (its URL is an origin of the distribution), behind OAC.
 
@@ -231,8 +242,17 @@ class OAuthExchange(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # The distribution sends a new edge secret only once the secret document (read by the function) holds it.
+        stored_edge_secret = pulumi.Output.all(client_secret.secret_arn, edge_secret.current).apply(lambda values: values[1])
         edge = SessionEdge(
-            f"{name}-edge", SessionEdgeArgs(function_url=function.url, function_name=function.function_name), opts=child
+            f"{name}-edge",
+            SessionEdgeArgs(
+                settings=settings,
+                function_url=function.url,
+                function_name=function.function_name,
+                edge_secret=stored_edge_secret,
+            ),
+            opts=child,
         )
         rate_limit = (
             None

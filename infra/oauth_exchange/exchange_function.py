@@ -8,8 +8,10 @@ import pulumi
 import pulumi_aws as aws
 
 from oauth_exchange.monitoring_plan import function_metrics
-from oauth_exchange.packaging import PYTHON_VERSION, Archive
+from oauth_exchange.packaging import PYTHON_VERSION, Archive, with_files
 from oauth_exchange.settings import (
+    FUNCTION_CONFIG_FILE,
+    FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     Settings,
@@ -177,10 +179,12 @@ class ExchangeFunction(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The configuration goes into the zip (no 4 KB environment limit); the same config, the same bytes.
+        archive = pulumi.Output.from_input(args.site_origin).apply(
+            lambda origin: with_files(args.archive, {FUNCTION_CONFIG_FILE: function_config_json(settings, origin).encode()})
+        )
         environment: dict[str, pulumi.Input[str]] = {
-            "OAUTH_CONFIG": pulumi.Output.from_input(args.site_origin).apply(
-                lambda origin: function_config_json(settings, origin)
-            ),
+            FUNCTION_CONFIG_FILE_ENV: FUNCTION_CONFIG_FILE,
             "OAUTH_CLIENT_SECRETS_ARN": args.secret_arn,
         }
         if session_mode:
@@ -194,8 +198,8 @@ class ExchangeFunction(pulumi.ComponentResource):
             architectures=["arm64"],
             handler="handler.handler",
             role=role.arn,
-            code=pulumi.FileArchive(str(args.archive.path)),
-            source_code_hash=args.archive.sha256,
+            code=archive.apply(lambda built: pulumi.FileArchive(str(built.path))),
+            source_code_hash=archive.apply(lambda built: built.sha256),
             timeout=settings.lambda_timeout_seconds,
             memory_size=settings.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),

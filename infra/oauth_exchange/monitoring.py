@@ -2,8 +2,9 @@
 
 CloudWatch notifies topics of the alarm's own region only, and CloudFront's
 and WAF's metrics exist in us-east-1 only: unless the stack is there already,
-the edge alarms and a topic of their own live there, through a provider of
-their own (as ``RateLimit``'s web ACL). Each topic lets CloudWatch publish only for this account's alarms.
+the edge alarms and a topic of their own live there, naming that region
+themselves (pulumi-aws 7's per-resource ``region``, as ``RateLimit``'s web
+ACL) through the stack's own provider and credentials. Each topic lets CloudWatch publish only for this account's alarms.
 The function needs no permission for its metrics: CloudWatch Logs extracts
 them from its log lines.
 """
@@ -107,39 +108,38 @@ class Monitoring(pulumi.ComponentResource):
                 "set oauth-exchange:alarms.email or oauth-exchange:alarms.snsTopicArn, or subscribe to the topic",
                 resource=self,
             )
-        regional = pulumi.ResourceOptions(parent=self)
-        topic = self._topic(f"{name}-alarms", self._args.target.region, regional)
+        topic = self._topic(f"{name}-alarms", self._args.target.region, None)
         self.topic_arn = topic.arn
-        edge_opts, edge_topic = regional, topic
+        edge_region: str | None = None
+        edge_topic = topic
         if any(plan.edge for plan in plans) and pulumi.Config("aws").get("region") != EDGE_REGION:
-            edge = aws.Provider(
-                f"{name}-{EDGE_REGION}",
-                region=EDGE_REGION,
-                profile=pulumi.Config("aws").get("profile"),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            edge_opts = pulumi.ResourceOptions(parent=self, provider=edge)
-            edge_topic = self._topic(f"{name}-edge-alarms", EDGE_REGION, edge_opts)
+            edge_region = EDGE_REGION
+            edge_topic = self._topic(f"{name}-edge-alarms", EDGE_REGION, edge_region)
         for plan in plans:
             if plan.edge:
-                self._alarm(name, plan, watched, self._actions(edge_topic, EDGE_REGION), edge_opts)
+                self._alarm(name, plan, watched, self._actions(edge_topic, EDGE_REGION), edge_region)
             else:
-                self._alarm(name, plan, watched, self._actions(topic, self._args.target.region), regional)
+                self._alarm(name, plan, watched, self._actions(topic, self._args.target.region), None)
 
-    def _topic(self, name: str, region: pulumi.Input[str], opts: pulumi.ResourceOptions) -> aws.sns.Topic:
+    def _topic(self, name: str, region: pulumi.Input[str], placed: str | None) -> aws.sns.Topic:
+        """A topic in ``region``; ``placed`` names it on the resources when it is not the stack's own."""
         target, alarms = self._args.target, self._args.settings.alarms
         assert alarms is not None
-        topic = aws.sns.Topic(name, opts=opts)
+        opts = pulumi.ResourceOptions(parent=self)
+        topic = aws.sns.Topic(name, region=placed, opts=opts)
         aws.sns.TopicPolicy(
             f"{name}-policy",
             arn=topic.arn,
             policy=pulumi.Output.all(topic.arn, target.partition, target.account_id, region).apply(
                 lambda values: topic_policy(*values, self._prefix)
             ),
+            region=placed,
             opts=opts,
         )
         if alarms.email is not None:
-            aws.sns.TopicSubscription(f"{name}-email", topic=topic.arn, protocol="email", endpoint=alarms.email, opts=opts)
+            aws.sns.TopicSubscription(
+                f"{name}-email", topic=topic.arn, protocol="email", endpoint=alarms.email, region=placed, opts=opts
+            )
         return topic
 
     def _actions(self, topic: aws.sns.Topic, region: pulumi.Input[str]) -> pulumi.Output[list[str]]:
@@ -157,7 +157,7 @@ class Monitoring(pulumi.ComponentResource):
         plan: AlarmPlan,
         watched: Watched,
         actions: pulumi.Output[list[str]],
-        opts: pulumi.ResourceOptions,
+        placed: str | None,
     ) -> None:
         common = dict(
             name=f"{self._prefix}{plan.key}",
@@ -169,7 +169,8 @@ class Monitoring(pulumi.ComponentResource):
             treat_missing_data="notBreaching",
             alarm_actions=actions,
             ok_actions=actions,
-            opts=opts,
+            region=placed,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         if plan.expression is None:
             (metric,) = plan.metrics

@@ -21,7 +21,7 @@ import pulumi.runtime.config
 import pulumi_aws as aws
 
 from oauth_exchange.monitoring_settings import ALARMS_KEY, DASHBOARD_KEY, MonitoringSettings, load_monitoring_settings
-from oauth_exchange.settings import NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
+from oauth_exchange.settings import HSTS_KEY, NAMESPACE, ConfigError, Settings, function_url_origin_pattern, load_settings
 from oauth_exchange.site_settings import (
     CSP_KEY,
     CUSTOM_DOMAIN_KEY,
@@ -41,6 +41,7 @@ SCALAR_KEYS = (
     "logRetentionDays",
     "priceClass",
     "rateLimit",
+    HSTS_KEY,
 )
 SECRETS_KEY = "clientSecrets"
 SITE_OBJECT_KEYS = (CUSTOM_DOMAIN_KEY, CSP_KEY)

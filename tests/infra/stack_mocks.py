@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import runpy
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,6 +122,20 @@ class Deployment:
         return next(r for r in self.resources if r.urn == urn)
 
 
+def function_config_text(deployment: Deployment) -> str:
+    """The function's configuration as deployed: the file in its zip that its environment names."""
+    from oauth_exchange.settings import FUNCTION_CONFIG_FILE_ENV  # not importable where run_as_pulumi loads this module
+
+    function = deployment.one("aws:lambda/function:Function").plain_inputs
+    name = function["environment"]["variables"][FUNCTION_CONFIG_FILE_ENV]
+    with zipfile.ZipFile(function["code"].path) as archive:
+        return archive.read(name).decode("utf-8")
+
+
+def function_config(deployment: Deployment) -> dict:
+    return json.loads(function_config_text(deployment))
+
+
 def is_secret(value: Any) -> bool:
     return rpc.is_rpc_secret(value)
 
@@ -175,7 +190,8 @@ class AwsMocks(pulumi.runtime.Mocks):
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
-        region, account = self.region, ACCOUNT_ID
+        # A resource lives in its own ``region`` when it names one (pulumi-aws 7), else in the provider's.
+        region, account = inputs.get("region") or self.region, ACCOUNT_ID
         name = inputs.get("name") or (inputs.get("namePrefix") or f"{args.name}-").rstrip("-") + AUTONAME_SUFFIX
         computed: dict[str, Any] = {}
         resource_id = f"{args.name}-id"
@@ -196,7 +212,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                     "hostedZoneId": CLOUDFRONT_ZONE_ID,
                 }
             case "aws:acm/certificate:Certificate":
-                resource_id = f"arn:aws:acm:us-east-1:{account}:certificate/{CERTIFICATE_ID}"
+                resource_id = f"arn:aws:acm:{region}:{account}:certificate/{CERTIFICATE_ID}"
                 domain = inputs["domainName"]
                 computed = {
                     "arn": resource_id,
@@ -240,7 +256,7 @@ class AwsMocks(pulumi.runtime.Mocks):
                 computed = {"name": name, "arn": f"arn:aws:sns:{topic_region}:{account}:{name}"}
             case "aws:wafv2/webAcl:WebAcl":
                 resource_id = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
-                computed = {"arn": f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{resource_id}"}
+                computed = {"arn": f"arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{resource_id}"}
         return resource_id, inputs | computed
 
 

@@ -16,6 +16,7 @@ from oauth_exchange.settings import CMS_SIGNING_KEYS_ENTRY, ConfigError
 from oauth_exchange.static_site import StaticSite
 from oauth_exchange.monitoring import Monitoring
 from tests.infra.stack_mocks import (
+    function_config,
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
     TEST_SECRET,
@@ -38,8 +39,7 @@ COMPONENTS = {
 
 
 def oauth_config(deployment: Deployment) -> dict:
-    function = deployment.one("aws:lambda/function:Function").plain_inputs
-    return json.loads(function["environment"]["variables"]["OAUTH_CONFIG"])
+    return function_config(deployment)
 
 
 def secret_document(deployment: Deployment) -> dict:

@@ -15,7 +15,11 @@ ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 TOPIC = "aws:sns/topic:Topic"
 NAMESPACE = metrics_namespace(PROJECT, STACK)
 PREFIX = f"{PROJECT}-{STACK}-"
-EDGE_PROVIDER = "oauth-monitoring-us-east-1"
+
+
+def in_edge_region(resource) -> bool:
+    """Placed in us-east-1 by its own ``region`` argument, through the stack's one provider."""
+    return resource.plain_inputs.get("region") == "us-east-1"
 OWN_TOPIC = f"arn:aws:sns:eu-west-1:{ACCOUNT_ID}:ops-alerts"
 _SEARCH = re.compile(r"SEARCH\('\{\"(?P<namespace>[^\"]+)\"(?P<keys>(,[a-z_]+)*)\} MetricName=\"(?P<name>\w+)\"'")
 
@@ -40,7 +44,7 @@ def alarm_resources(deployment: Deployment) -> dict[str, object]:
 
 def topics(deployment: Deployment) -> dict[str, str]:
     """Topic resource name -> its ARN as the alarms see it."""
-    return {r.name: f"arn:aws:sns:{'us-east-1' if EDGE_PROVIDER in r.provider else 'eu-west-1'}:{ACCOUNT_ID}:{r.name}-20251129" for r in deployment.of_type(TOPIC)}
+    return {r.name: f"arn:aws:sns:{'us-east-1' if in_edge_region(r) else 'eu-west-1'}:{ACCOUNT_ID}:{r.name}-20251129" for r in deployment.of_type(TOPIC)}
 
 
 def dashboard(deployment: Deployment) -> dict:
@@ -130,12 +134,12 @@ def test_the_functions_own_lambda_metrics_alarm_at_the_first_error_or_throttle(b
 
 def test_the_sites_5xx_alarm_lives_in_us_east_1_where_cloudfront_publishes(browser_stack):
     alarm = alarm_resources(browser_stack)["site-5xx"]
-    assert EDGE_PROVIDER in alarm.provider
+    assert in_edge_region(alarm)
     inputs = alarm.plain_inputs
     assert (inputs["namespace"], inputs["metricName"]) == ("AWS/CloudFront", "5xxErrorRate")
     assert inputs["dimensions"] == {"DistributionId": DISTRIBUTION_ID, "Region": "Global"}
     assert (inputs["statistic"], inputs["threshold"], inputs["evaluationPeriods"]) == ("Average", 5, 2)
-    assert EDGE_PROVIDER not in alarm_resources(browser_stack)["function-errors"].provider
+    assert not in_edge_region(alarm_resources(browser_stack)["function-errors"])
 
 
 def test_session_mode_alarms_on_the_session_table_and_the_waf(session_stack):
@@ -149,7 +153,7 @@ def test_session_mode_alarms_on_the_session_table_and_the_waf(session_stack):
     assert queries["blocked"]["metric"]["dimensions"] == {"WebACL": acl_metric, "Rule": "ALL"}
     assert queries["allowed"]["metric"]["namespace"] == "AWS/WAFV2"
     assert waf["threshold"] == 10
-    assert EDGE_PROVIDER in alarm_resources(session_stack)["waf-blocked"].provider
+    assert in_edge_region(alarm_resources(session_stack)["waf-blocked"])
 
 
 def test_an_email_subscribes_to_both_topics_and_an_own_topic_is_notified_by_the_alarms_of_its_region(session_stack):
@@ -233,7 +237,7 @@ def test_the_function_gains_no_permission_for_its_metrics(session_stack):
 def test_only_this_accounts_alarms_of_this_stack_may_publish_to_its_topics(session_stack):
     for resource in session_stack.of_type("aws:sns/topicPolicy:TopicPolicy"):
         (statement,) = json.loads(resource.plain_inputs["policy"])["Statement"]
-        region = "us-east-1" if EDGE_PROVIDER in resource.provider else "eu-west-1"
+        region = "us-east-1" if in_edge_region(resource) else "eu-west-1"
         assert statement["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
         assert statement["Action"] == "sns:Publish"
         assert statement["Condition"] == {
@@ -258,3 +262,7 @@ def test_the_runbook_has_a_section_for_every_alarm_stating_its_threshold_and_cou
     assert f"; {len(function_metrics().METRICS)} metrics in all" in runbook
     for metric in function_metrics().METRICS:
         assert f"| `{metric.name}` | {metric.unit} |" in runbook, metric.name
+
+
+def test_the_edge_alarms_use_the_stacks_own_provider(session_stack):
+    assert not session_stack.of_type("pulumi:providers:aws")

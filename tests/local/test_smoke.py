@@ -101,7 +101,11 @@ def test_by_default_it_reads_pulumi_stack_output(stack, tmp_path):
         encoding="utf-8",
     )
     fake_pulumi.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "OAUTH_EXCHANGE_VENV": str(tmp_path / "venv"),  # its own environment, not the one the tests run in
+    }
     result = subprocess.run([str(SMOKE), "--stack", "dev"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "6 passed, 0 failed"

@@ -1,4 +1,9 @@
-"""AWS Signature Version 4 for the function's own DynamoDB calls.
+"""For reference only: the hand-written SigV4 signer the function used before issue 16 (commit 3ae44ea).
+
+Kept so ``bench/session_bench.py`` can show its row beside the library-based client and
+botocore's in one run; the function neither ships nor imports it.
+
+AWS Signature Version 4 for the function's own DynamoDB calls.
 
 botocore signs the same way, but through its request objects and event
 hooks, which on the benchmark machine cost more CPU than the rest of a
