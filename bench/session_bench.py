@@ -9,9 +9,8 @@ Side by side in one run, over loopback:
   call sent straight to the fake provider with httpx, interleaved;
 * DynamoDB (a moto server in a process of its own, as in the local stack) is
   measured on its own too (a bare ``GetItem`` through the function's client:
-  botocore's route and signer over httpcore; through botocore's own client;
-  and through the hand-written client the function had before, kept in
-  ``bench/handwritten/`` for reference only), so its latency can be told apart
+  botocore's route and signer over httpcore; and through botocore's own
+  client), so its latency can be told apart
   from the handler's, and the clients from each other;
 * the handler's CPU per call (thread CPU time), minus the CPU of the direct
   call: the handler's overhead. The warm calls run in a process of their own
@@ -60,8 +59,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = ROOT / "function"
-HANDWRITTEN_DIR = Path(__file__).resolve().parent / "handwritten"
-sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR), str(HANDWRITTEN_DIR)]
+sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR)]
 
 import httpx  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -195,16 +193,14 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def warm_calls(handler: Any, user_url: str, cookie: str, token: str, table: str, calls: int) -> dict[str, list[float]]:
-    """Interleaved: proxied through the handler, direct to the provider, a bare GetItem three ways; wall and thread-CPU seconds."""
+    """Interleaved: proxied through the handler, direct to the provider, a bare GetItem two ways; wall and thread-CPU seconds."""
     import aws_session
     import dynamodb
-    import handwritten_dynamodb
     import provider_http
 
     direct = httpx.Client()
     trusted = provider_http.tls_context(os.environ)
     table_client = dynamodb.DynamoDB.for_table(table, provider_http.ProviderClient(trusted))  # as the function makes it
-    handwritten = handwritten_dynamodb.DynamoDB.from_environment(os.environ, trusted)
     provider_client = provider_http.ProviderClient(trusted)
     sdk = aws_session.aws_client("dynamodb", REGION, SDK_CONFIG)
     key = {"id": {"S": hashlib.sha256(cookie.encode()).hexdigest()}}
@@ -212,7 +208,7 @@ def warm_calls(handler: Any, user_url: str, cookie: str, token: str, table: str,
     samples: dict[str, list[float]] = {
         name: []
         for kind in ("", "_cpu")
-        for name in (f"handler{kind}", f"direct{kind}", f"client{kind}", f"table{kind}", f"sdk{kind}", f"handwritten{kind}")
+        for name in (f"handler{kind}", f"direct{kind}", f"client{kind}", f"table{kind}", f"sdk{kind}")
     }
     proxied = event("GET", "/api/proxy/github/user", cookie=cookie)
     for round_number in range(calls + WARMUP):
@@ -239,10 +235,6 @@ def warm_calls(handler: Any, user_url: str, cookie: str, token: str, table: str,
         sdk.get_item(TableName=table, Key=key, ConsistentRead=True)
         sdk_wall, sdk_cpu = time.perf_counter() - wall, time.thread_time() - cpu
 
-        cpu, wall = time.thread_time(), time.perf_counter()
-        handwritten.call("GetItem", {"TableName": table, "Key": key, "ConsistentRead": True}, repeatable=True)
-        handwritten_wall, handwritten_cpu = time.perf_counter() - wall, time.thread_time() - cpu
-
         if round_number >= WARMUP:
             for name, value in (
                 ("handler", handler_wall),
@@ -250,18 +242,15 @@ def warm_calls(handler: Any, user_url: str, cookie: str, token: str, table: str,
                 ("client", client_wall),
                 ("table", table_wall),
                 ("sdk", sdk_wall),
-                ("handwritten", handwritten_wall),
                 ("handler_cpu", handler_cpu),
                 ("direct_cpu", direct_cpu),
                 ("client_cpu", client_cpu),
                 ("table_cpu", table_cpu),
                 ("sdk_cpu", sdk_cpu),
-                ("handwritten_cpu", handwritten_cpu),
             ):
                 samples[name].append(value)
     direct.close()
     table_client.close()
-    handwritten.close()
     provider_client.close()
     return samples
 
@@ -512,30 +501,28 @@ def main() -> None:
         return f"{figures['handler'] * ms:.3f} <= {bound * ms:.3f} ms: {'yes' if figures['handler'] <= bound else 'NO'}"
 
     def clients_cpu(figures: dict[str, float]) -> str:
-        return f"{figures['table_cpu'] * ms:.3f} / {figures['sdk_cpu'] * ms:.3f} / {figures['handwritten_cpu'] * ms:.3f} ms"
+        return f"{figures['table_cpu'] * ms:.3f} / {figures['sdk_cpu'] * ms:.3f} ms"
 
     def ratios(figures: dict[str, float]) -> str:
-        return f"{figures['sdk_cpu'] / figures['table_cpu']:.2f}x / {figures['handwritten_cpu'] / figures['table_cpu']:.2f}x"
+        return f"{figures['sdk_cpu'] / figures['table_cpu']:.2f}x"
 
     rows = [
         ("proxied call p50 / p90, through handler", p50_p90(samples, "handler"), ""),
         ("same call p50 / p90, direct httpx", p50_p90(samples, "direct"), ""),
         ("bare DynamoDB GetItem (moto) p50 / p90: function's client", p50_p90(samples, "table"), ""),
         ("  the same through botocore's client", p50_p90(samples, "sdk"), ""),
-        ("  the same through the hand-written client (reference)", p50_p90(samples, "handwritten"), ""),
         ("p50 rule (moto): handler <= direct + GetItem + 2 ms", p50_rule(p50), ""),
         ("handler thread CPU per call (p50)", f"{p50['handler_cpu'] * ms:.3f} ms", ""),
         ("direct call thread CPU per call (p50)", f"{p50['direct_cpu'] * ms:.3f} ms", ""),
-        ("GetItem CPU (moto) library / botocore / hand-written", clients_cpu(p50), f"ratio {ratios(p50)}"),
+        ("GetItem CPU (moto) library / botocore", clients_cpu(p50), f"ratio {ratios(p50)}"),
         ("handler CPU overhead per call (moto: a reconnect each call)", f"{overhead_cpu * ms:.3f} ms", ""),
         ("handler CPU overhead per call, DynamoDB kept alive", f"{kept_overhead * ms:.3f} ms", "<= 1.5 ms"),
-        ("  GetItem CPU kept alive: library / botocore / hand-written", clients_cpu(kept), f"ratio {ratios(kept)}"),
+        ("  GetItem CPU kept alive: library / botocore", clients_cpu(kept), f"ratio {ratios(kept)}"),
         ("  CPU kept alive: handler / direct httpx / function's provider client", f"{kept['handler_cpu'] * ms:.3f} / {kept['direct_cpu'] * ms:.3f} / {kept['client_cpu'] * ms:.3f} ms", ""),
         ("  the provider call: function's client minus direct httpx", f"{provider_delta * ms:+.3f} ms", ""),
         ("  the rest: the handler's code, the two calls in sequence", f"{(kept_overhead - kept['table_cpu'] - provider_delta) * ms:.3f} ms", ""),
         ("proxied call p50 / p90 through handler, DynamoDB kept alive", p50_p90(kept_alive, "handler"), ""),
         ("  bare GetItem p50 / p90 kept alive: function's client", p50_p90(kept_alive, "table"), ""),
-        ("  the same through the hand-written client (reference)", p50_p90(kept_alive, "handwritten"), ""),
         ("p50 rule, DynamoDB kept alive", p50_rule(kept), "yes"),
         ("provider connections per 100 proxied calls", f"{connections}", "1"),
         ("cold start, session mode (import + POST /api/session)", f"{cold_session * ms:.0f} ms", ""),
