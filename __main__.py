@@ -37,6 +37,7 @@ exchange = OAuthExchange(
         site=stack_config.site,
         client_secrets=stack_config.client_secrets,
         build_dir=ROOT / ".build",
+        monitoring=stack_config.monitoring,
     ),
 )
 
@@ -59,3 +60,7 @@ if exchange.cms_base_url is not None:
     pulumi.export("cmsCallbackUrls", exchange.cms_callback_urls)
 if exchange.session_table_name is not None:
     pulumi.export("sessionTable", exchange.session_table_name)
+if exchange.monitoring.dashboard_url is not None:
+    pulumi.export("dashboardUrl", exchange.monitoring.dashboard_url)
+if exchange.monitoring.topic_arn is not None:
+    pulumi.export("alarmTopicArn", exchange.monitoring.topic_arn)

@@ -22,7 +22,9 @@ it through ``SSL_CERT_FILE`` and trusts nothing else).
   HTTPS, where botocore opens a TLS connection as it does in AWS. The trust
   bundle is certifi's plus the throwaway CA, so loading it costs what loading
   the real one does;
-* the size of the deployment zip (``oauth_exchange.packaging.build_archive``).
+* the size of the deployment zip (``oauth_exchange.packaging.build_archive``);
+* the warm HTTPS exchange's CPU with the request line's metrics on vs off
+  (``metrics_overhead``), the line encoded as Lambda's JSON log format does.
 """
 
 from __future__ import annotations
@@ -56,10 +58,14 @@ import httpx  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
+import metrics_overhead  # noqa: E402
 from oauth_exchange.packaging import build_archive  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 from local.loopback_tls import LoopbackCA  # noqa: E402
 
+BENCH_NAMESPACE = "OAuthExchange/oauth-exchange/dev"
+"""As long as a deployed stack's (``monitoring_plan.metrics_namespace``): the line's size is part of the cost."""
 SPA_ORIGIN = "http://127.0.0.1:8000"
 REGION = "us-east-1"
 FAKE_AWS = {
@@ -395,11 +401,16 @@ def main() -> None:
         size = archive.path.stat().st_size
         try:
             environment = deploy(targets, stores["http"].url, trust_bundle(ca, scratch_dir))
+            environment[metrics.NAMESPACE_ENV] = BENCH_NAMESPACE
             os.environ.update(environment)
             import exchange
             import handler
 
             latency = warm_latency(targets, handler, options.exchanges)
+            https = plain[1]
+            metrics_cpu = metrics_overhead.compare(
+                lambda: functools.partial(https.exchange_via_handler, handler, https.handler_event()), exchange, options.exchanges
+            )
             connections = {target.name: connections_per_100(target, handler, exchange) for target in targets}
             cold = cold_starts(
                 plain[1],
@@ -415,6 +426,8 @@ def main() -> None:
                 store.stop()
 
     print_table(options, latency, connections, cold, size)
+    print()
+    _print_rows(["metric", "value", "target"], [list(row) for row in metrics_overhead.rows("warm HTTPS exchange", metrics_cpu)])
     print(f"(zip: {archive.path.name}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs shared with other work)")
 
 

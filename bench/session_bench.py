@@ -1,6 +1,6 @@
 """Benchmark of session mode against a local fake GitHub (not a test).
 
-    python bench/session_bench.py [--calls N] [--cold-runs N]
+    python bench/session_bench.py [--calls N] [--cold-runs N] [--baseline REV] [--profile N] [--no-zip]
 
 Side by side in one run, over loopback:
 
@@ -8,9 +8,10 @@ Side by side in one run, over loopback:
   CSRF checks, the session lookup in DynamoDB, the provider call) vs the same
   call sent straight to the fake provider with httpx, interleaved;
 * DynamoDB (a moto server in a process of its own, as in the local stack) is
-  measured on its own too (a bare ``GetItem`` through the function's client,
-  and through botocore beside it), so its latency can be told apart from the
-  handler's, and the function's client from the SDK's;
+  measured on its own too (a bare ``GetItem`` through the function's client:
+  botocore's route and signer over httpcore; and through botocore's own
+  client), so its latency can be told apart
+  from the handler's, and the clients from each other;
 * the handler's CPU per call (thread CPU time), minus the CPU of the direct
   call: the handler's overhead. The warm calls run in a process of their own
   with the function (``--worker``); the fake provider, the stand-in below and
@@ -24,19 +25,32 @@ Side by side in one run, over loopback:
 * TCP connections the provider accepts per 100 proxied calls from a fresh container;
 * cold start in a fresh interpreter: importing the handler and the first
   ``POST /api/session`` (secret, DynamoDB client, code exchange, user info,
-  ``PutItem``) beside browser mode's import and first ``POST /token``.
+  ``PutItem``) beside browser mode's import and first ``POST /token``, and,
+  with ``--baseline REV``, beside session mode with ``function/`` as it was at
+  that git revision (interleaved);
+* the proxied call's CPU with the request line's metrics on vs off
+  (``metrics_overhead``, against the keep-alive stand-in);
+* with ``--profile N``: where the handler's own CPU goes, from cProfile over
+  N proxied calls (DynamoDB kept alive), the functions with the most own time;
+* the deployment zip, built twice from nothing: its size, and whether the two
+  builds are byte-identical (``--no-zip`` skips it: it runs pip).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import functools
 import hashlib
+import io
 import json
 import logging
 import os
+import pstats
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +64,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR)]
 import httpx  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
+import metrics_overhead  # noqa: E402
 from oauth_exchange.settings import CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore  # noqa: E402
@@ -69,12 +85,12 @@ SDK_CONFIG = Config(
 
 COLD_START_SCRIPT = """
 import json, sys, time
-started = time.perf_counter()
+started, started_cpu = time.perf_counter(), time.process_time()
 import handler
-imported = time.perf_counter()
+imported, imported_cpu = time.perf_counter(), time.process_time()
 first = handler.handler(json.loads(sys.argv[1]), None)
 answered = time.perf_counter()
-print(json.dumps({"import": imported - started, "first": answered - imported, "status": first["statusCode"]}))
+print(json.dumps({"import": imported - started, "import_cpu": imported_cpu - started_cpu, "first": answered - imported, "status": first["statusCode"]}))
 """
 
 
@@ -178,20 +194,21 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 def warm_calls(handler: Any, user_url: str, cookie: str, token: str, table: str, calls: int) -> dict[str, list[float]]:
     """Interleaved: proxied through the handler, direct to the provider, a bare GetItem two ways; wall and thread-CPU seconds."""
-    import client_secrets
+    import aws_session
     import dynamodb
     import provider_http
 
     direct = httpx.Client()
     trusted = provider_http.tls_context(os.environ)
-    table_client = dynamodb.DynamoDB.from_environment(os.environ, trusted)  # as the function makes them
+    table_client = dynamodb.DynamoDB.for_table(table, provider_http.ProviderClient(trusted))  # as the function makes it
     provider_client = provider_http.ProviderClient(trusted)
-    sdk = client_secrets.aws_client("dynamodb", REGION, SDK_CONFIG)
+    sdk = aws_session.aws_client("dynamodb", REGION, SDK_CONFIG)
     key = {"id": {"S": hashlib.sha256(cookie.encode()).hexdigest()}}
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     samples: dict[str, list[float]] = {
         name: []
-        for name in ("handler", "direct", "client", "table", "sdk", "handler_cpu", "direct_cpu", "client_cpu", "table_cpu", "sdk_cpu")
+        for kind in ("", "_cpu")
+        for name in (f"handler{kind}", f"direct{kind}", f"client{kind}", f"table{kind}", f"sdk{kind}")
     }
     proxied = event("GET", "/api/proxy/github/user", cookie=cookie)
     for round_number in range(calls + WARMUP):
@@ -258,10 +275,67 @@ def worker() -> None:
     os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = job["stand_in"]
     exchange.reset()
     kept_alive = warm_calls(handler, *arguments)
-    print(json.dumps({"moto": through_moto, "kept_alive": kept_alive}))
+    proxied = event("GET", "/api/proxy/github/user", cookie=job["cookie"])
+    with_metrics = metrics_overhead.compare(lambda: functools.partial(handler.handler, proxied, None), exchange, job["calls"])
+    profile = profile_handler(handler, job["cookie"], job["profile"]) if job["profile"] else None
+    print(json.dumps({"moto": through_moto, "kept_alive": kept_alive, "metrics": with_metrics, "profile": profile}))
 
 
-def measure_warm(session_env: dict[str, str], job: dict[str, Any]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def profile_handler(handler: Any, cookie: str, calls: int) -> dict[str, Any]:
+    """Where a proxied call's CPU goes inside the handler (DynamoDB kept alive), two ways.
+
+    Split: thread CPU of each call, and of the GetItem and the provider call
+    within it (timed where the handler makes them), so the handler's own
+    code is what is left; medians. Then cProfile over the same number of calls
+    for the functions behind it (its own overhead inflates code that makes
+    many small calls, such as h11's, so its shares are a guide, not figures).
+    """
+    import dynamodb
+    import provider_http
+
+    spent: dict[str, float] = {}
+
+    def timed(name: str, method: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - started
+
+        return wrapper
+
+    proxied = event("GET", "/api/proxy/github/user", cookie=cookie)
+    originals = (dynamodb.DynamoDB.call, provider_http.ProviderClient.send_raw, dynamodb.DynamoDB._signed_headers)
+    dynamodb.DynamoDB.call = timed("getitem", originals[0])
+    provider_http.ProviderClient.send_raw = timed("provider", originals[1])
+    dynamodb.DynamoDB._signed_headers = timed("signing", originals[2])
+    split: dict[str, list[float]] = {"handler": [], "getitem": [], "signing": [], "provider": [], "own": []}
+    try:
+        for _ in range(calls):
+            spent.clear()
+            started = time.thread_time()
+            handler.handler(proxied, None)
+            total = time.thread_time() - started
+            for name in ("getitem", "signing", "provider"):
+                split[name].append(spent.get(name, 0.0))
+            split["handler"].append(total)
+            split["own"].append(total - spent.get("getitem", 0.0) - spent.get("provider", 0.0))
+    finally:
+        dynamodb.DynamoDB.call, provider_http.ProviderClient.send_raw, dynamodb.DynamoDB._signed_headers = originals
+    profiler = cProfile.Profile(time.thread_time)  # CPU, as the overhead figures: waits on the network left out
+    profiler.enable()
+    for _ in range(calls):
+        handler.handler(proxied, None)
+    profiler.disable()
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(35)
+    return {"split": {name: statistics.median(values) for name, values in split.items()}, "cprofile": text.getvalue()}
+
+
+def measure_warm(
+    session_env: dict[str, str], job: dict[str, Any]
+) -> tuple[dict[str, list[float]], dict[str, list[float]], dict[str, Any], dict[str, Any] | None]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OAUTH_"))}
     result = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker"],
@@ -274,7 +348,7 @@ def measure_warm(session_env: dict[str, str], job: dict[str, Any]) -> tuple[dict
     if result.returncode != 0:
         raise RuntimeError(f"the benchmark worker failed:\n{result.stderr}")
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures["moto"], figures["kept_alive"]
+    return figures["moto"], figures["kept_alive"], figures["metrics"], figures["profile"]
 
 
 class _CannedDynamoDB(BaseHTTPRequestHandler):
@@ -316,44 +390,70 @@ def connections_per_100(provider: FakeProvider, handler: Any, exchange: Any, coo
     return provider.connections_accepted - before
 
 
-def cold_starts(provider: FakeProvider, session_env: dict[str, str], browser_env: dict[str, str], runs: int) -> dict[str, list[float]]:
-    """Fresh interpreters, the two modes interleaved: import and first-request seconds."""
-    figures: dict[str, list[float]] = {"session_import": [], "session_first": [], "browser_import": [], "browser_first": []}
+def cold_starts(
+    provider: FakeProvider, session_env: dict[str, str], browser_env: dict[str, str], runs: int, baseline: Path | None
+) -> dict[str, list[float]]:
+    """Fresh interpreters, the modes interleaved (and session mode with the baseline's function/): import and first-request seconds."""
+    modes = ["session", "browser"] + (["baseline"] if baseline is not None else [])
+    figures: dict[str, list[float]] = {f"{mode}_{step}": [] for mode in modes for step in ("import", "import_cpu", "first")}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OAUTH_"))}
     for _ in range(runs):
-        for mode, env, first_event in (
-            ("session", session_env, sign_in_event(provider)),
-            ("browser", browser_env, token_event(provider)),
-        ):
+        for mode in modes:
+            env, first_event = (browser_env, token_event(provider)) if mode == "browser" else (session_env, sign_in_event(provider))
+            function_dir = baseline if mode == "baseline" else FUNCTION_DIR
             result = subprocess.run(
                 [sys.executable, "-c", COLD_START_SCRIPT, json.dumps(first_event)],
-                env={**base, **env, "PYTHONPATH": str(FUNCTION_DIR), "PYTHONDONTWRITEBYTECODE": "1"},
+                env={**base, **env, "PYTHONPATH": str(function_dir), "PYTHONDONTWRITEBYTECODE": "1"},
                 capture_output=True,
                 text=True,
                 check=True,
             )
             measured = json.loads(result.stdout.strip().splitlines()[-1])
             assert measured["status"] == 200, result.stderr
-            figures[f"{mode}_import"].append(measured["import"])
-            figures[f"{mode}_first"].append(measured["first"])
+            for step in ("import", "import_cpu", "first"):
+                figures[f"{mode}_{step}"].append(measured[step])
     return figures
+
+
+def baseline_function(revision: str, into: Path) -> Path:
+    """``function/`` as it was at a git revision, for the cold-start comparison."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "function"], capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "function"
+
+
+def zip_figures() -> tuple[int, bool]:
+    """The deployment zip built twice from nothing: its size in bytes, and whether the two are byte-identical."""
+    from oauth_exchange.packaging import build_archive
+
+    with tempfile.TemporaryDirectory() as first, tempfile.TemporaryDirectory() as second:
+        a, b = build_archive(FUNCTION_DIR, Path(first)), build_archive(FUNCTION_DIR, Path(second))
+        content = Path(a.path).read_bytes()
+        return len(content), content == Path(b.path).read_bytes()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=500, help="warm proxied calls measured each way")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per mode")
+    parser.add_argument("--baseline", help="a git revision whose function/ session mode's cold start is compared with")
+    parser.add_argument("--profile", type=int, default=0, help="proxied calls to profile (0: none)")
+    parser.add_argument("--no-zip", action="store_true", help="skip building the deployment zip twice")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.worker:
         worker()
         return
     logging.basicConfig(stream=open(os.devnull, "w"), level=logging.WARNING)  # noqa: SIM115
+    scratch = tempfile.TemporaryDirectory()
+    baseline = baseline_function(options.baseline, Path(scratch.name)) if options.baseline else None
 
     store = SecretsStore()
     provider = FakeProvider("github", client_secret="bench-client-secret", redirect_uris=[REDIRECT_URI, BROWSER_REDIRECT_URI]).start()
     try:
         session_env, browser_env = environments(provider, store)
+        for environment in (session_env, browser_env):
+            environment[metrics.NAMESPACE_ENV] = "OAuthExchange/oauth-exchange/dev"  # a deployed stack's length
         os.environ.update(session_env)
         import exchange
         import handler
@@ -372,45 +472,72 @@ def main() -> None:
             "table": table,
             "calls": options.calls,
             "stand_in": f"http://127.0.0.1:{stand_in.server_address[1]}",
+            "profile": options.profile,
         }
-        samples, kept_alive = measure_warm(session_env, job)
+        samples, kept_alive, metrics_cpu, profile = measure_warm(session_env, job)
         stand_in.shutdown()
-        cold = cold_starts(provider, session_env, browser_env, options.cold_runs)
+        cold = cold_starts(provider, session_env, browser_env, options.cold_runs, baseline)
     finally:
         provider.stop()
         store.stop()
+        scratch.cleanup()
+    zip_size, zip_identical = (0, False) if options.no_zip else zip_figures()
 
     ms = 1000.0
     p50 = {name: statistics.median(values) for name, values in samples.items()}
-    table_cpu = p50["table_cpu"]
     overhead_cpu = p50["handler_cpu"] - p50["direct_cpu"]
     kept = {name: statistics.median(values) for name, values in kept_alive.items()}
     kept_overhead = kept["handler_cpu"] - kept["direct_cpu"]
     provider_delta = kept["client_cpu"] - kept["direct_cpu"]
-    cold_session = statistics.median(cold["session_import"]) + statistics.median(cold["session_first"])
-    cold_browser = statistics.median(cold["browser_import"]) + statistics.median(cold["browser_first"])
+    median = {name: statistics.median(values) for name, values in cold.items()}
+    cold_session = median["session_import"] + median["session_first"]
+    cold_browser = median["browser_import"] + median["browser_first"]
 
-    def p50_p90(name: str) -> str:
-        return f"{p50[name] * ms:.3f} / {percentile(samples[name], 0.9) * ms:.3f} ms"
+    def p50_p90(figures: dict[str, list[float]], name: str) -> str:
+        return f"{statistics.median(figures[name]) * ms:.3f} / {percentile(figures[name], 0.9) * ms:.3f} ms"
+
+    def p50_rule(figures: dict[str, float]) -> str:
+        bound = figures["direct"] + figures["table"] + 0.002
+        return f"{figures['handler'] * ms:.3f} <= {bound * ms:.3f} ms: {'yes' if figures['handler'] <= bound else 'NO'}"
+
+    def clients_cpu(figures: dict[str, float]) -> str:
+        return f"{figures['table_cpu'] * ms:.3f} / {figures['sdk_cpu'] * ms:.3f} ms"
+
+    def ratios(figures: dict[str, float]) -> str:
+        return f"{figures['sdk_cpu'] / figures['table_cpu']:.2f}x"
 
     rows = [
-        ("proxied call p50 / p90, through handler", p50_p90("handler"), ""),
-        ("same call p50 / p90, direct httpx", p50_p90("direct"), ""),
-        ("bare DynamoDB GetItem (moto) p50 / p90", p50_p90("table"), ""),
-        ("  the same through botocore", p50_p90("sdk"), ""),
+        ("proxied call p50 / p90, through handler", p50_p90(samples, "handler"), ""),
+        ("same call p50 / p90, direct httpx", p50_p90(samples, "direct"), ""),
+        ("bare DynamoDB GetItem (moto) p50 / p90: function's client", p50_p90(samples, "table"), ""),
+        ("  the same through botocore's client", p50_p90(samples, "sdk"), ""),
+        ("p50 rule (moto): handler <= direct + GetItem + 2 ms", p50_rule(p50), ""),
         ("handler thread CPU per call (p50)", f"{p50['handler_cpu'] * ms:.3f} ms", ""),
         ("direct call thread CPU per call (p50)", f"{p50['direct_cpu'] * ms:.3f} ms", ""),
-        ("bare GetItem CPU (p50): function's client / botocore", f"{table_cpu * ms:.3f} / {p50['sdk_cpu'] * ms:.3f} ms", f"ratio {p50['sdk_cpu'] / table_cpu:.1f}x"),
+        ("GetItem CPU (moto) library / botocore", clients_cpu(p50), f"ratio {ratios(p50)}"),
         ("handler CPU overhead per call (moto: a reconnect each call)", f"{overhead_cpu * ms:.3f} ms", ""),
-        ("handler CPU overhead per call, DynamoDB kept alive", f"{kept_overhead * ms:.3f} ms", "<= 1 ms"),
-        ("  of which the GetItem (kept alive; botocore's would be)", f"{kept['table_cpu'] * ms:.3f} ms ({kept['sdk_cpu'] * ms:.3f} ms)", ""),
+        ("handler CPU overhead per call, DynamoDB kept alive", f"{kept_overhead * ms:.3f} ms", "<= 1.5 ms"),
+        ("  GetItem CPU kept alive: library / botocore", clients_cpu(kept), f"ratio {ratios(kept)}"),
+        ("  CPU kept alive: handler / direct httpx / function's provider client", f"{kept['handler_cpu'] * ms:.3f} / {kept['direct_cpu'] * ms:.3f} / {kept['client_cpu'] * ms:.3f} ms", ""),
         ("  the provider call: function's client minus direct httpx", f"{provider_delta * ms:+.3f} ms", ""),
         ("  the rest: the handler's code, the two calls in sequence", f"{(kept_overhead - kept['table_cpu'] - provider_delta) * ms:.3f} ms", ""),
+        ("proxied call p50 / p90 through handler, DynamoDB kept alive", p50_p90(kept_alive, "handler"), ""),
+        ("  bare GetItem p50 / p90 kept alive: function's client", p50_p90(kept_alive, "table"), ""),
+        ("p50 rule, DynamoDB kept alive", p50_rule(kept), "yes"),
         ("provider connections per 100 proxied calls", f"{connections}", "1"),
         ("cold start, session mode (import + POST /api/session)", f"{cold_session * ms:.0f} ms", ""),
         ("cold start, browser mode (import + POST /token)", f"{cold_browser * ms:.0f} ms", ""),
         ("cold start ratio session / browser", f"{cold_session / cold_browser:.2f}", "<= 1.30"),
+        *metrics_overhead.rows("proxied call (kept alive)", metrics_cpu),
     ]
+    if baseline is not None:
+        rows += [
+            (f"session init (import) now / at {options.baseline}", f"{median['session_import'] * ms:.0f} / {median['baseline_import'] * ms:.0f} ms", f"{(median['session_import'] - median['baseline_import']) * ms:+.0f} ms (<= +30)"),
+            (f"  its CPU (process time) now / at {options.baseline}", f"{median['session_import_cpu'] * ms:.0f} / {median['baseline_import_cpu'] * ms:.0f} ms", f"{(median['session_import_cpu'] - median['baseline_import_cpu']) * ms:+.0f} ms"),
+            (f"session first request now / at {options.baseline}", f"{median['session_first'] * ms:.0f} / {median['baseline_first'] * ms:.0f} ms", ""),
+        ]
+    if not options.no_zip:
+        rows.append(("deployment zip: size, two builds byte-identical", f"{zip_size / 1024:.0f} KiB, {'yes' if zip_identical else 'NO'}", "< 1024 KiB, yes"))
     width = max(len(name) for name, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
     print(f"session mode benchmark: {options.calls} warm proxied calls each way, {options.cold_runs} cold starts per mode, loopback fake GitHub, moto in its own process")
@@ -418,7 +545,16 @@ def main() -> None:
     print(f"{'-' * width}  {'-' * value_width}  ------")
     for name, value, target in rows:
         print(f"{name:<{width}}  {value:<{value_width}}  {target}")
-    print(f"(Python {sys.version.split()[0]}; cold start medians: session import {statistics.median(cold['session_import']) * ms:.0f} ms + first {statistics.median(cold['session_first']) * ms:.0f} ms, browser import {statistics.median(cold['browser_import']) * ms:.0f} ms + first {statistics.median(cold['browser_first']) * ms:.0f} ms)")
+    steps = ", ".join(f"{name} {value * ms:.0f} ms" for name, value in median.items())
+    print(f"(Python {sys.version.split()[0]}; cold start medians: {steps})")
+    if profile:
+        split = profile["split"]
+        print(
+            f"\ninside the handler, DynamoDB kept alive ({options.profile} calls, thread CPU medians): handler {split['handler'] * ms:.3f} ms ="
+            f" GetItem {split['getitem'] * ms:.3f} ms (of which signing {split['signing'] * ms:.3f} ms)"
+            f" + provider call {split['provider'] * ms:.3f} ms + the handler's own code {split['own'] * ms:.3f} ms"
+        )
+        print(profile["cprofile"])
 
 
 if __name__ == "__main__":

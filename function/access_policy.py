@@ -30,19 +30,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from exchange_errors import ExchangeError
-from oauth_config import AllowList
+from oauth_config import AllowList, ProviderSettings
 from provider_http import ProviderAnswer
-
-if TYPE_CHECKING:
-    from grants import ProviderCall
 
 GITHUB_HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 MAX_TEXT = 256
 EMAILS_PER_PAGE = 100
+
+
+class ProviderCall(Protocol):
+    """What the check needs of ``grants.ProviderCall``, named here so this module does not import ``grants``."""
+
+    provider: ProviderSettings
+
+    def send(self, method: str, url: str, **kwargs: Any) -> ProviderAnswer: ...
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,9 @@ def _oidc(call: ProviderCall, allow: AllowList, token: str) -> tuple[SignedInUse
     if answer.status != 200 or not _text(subject):
         raise _unusable("OIDC userinfo", answer.status)
     email = fields.get("email")
-    verified = fields.get("email_verified") in (True, "true")  # some providers send the claim as a string
+    claim = fields.get("email_verified")
+    # JSON true, or the string some providers send; never 1 (which equals True in Python).
+    verified = claim is True or claim == "true"
     checked = email if verified and _text(email) else None
     user = SignedInUser(
         id=subject,

@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from aws_session import aws_client
 
 # botocore logs raw response bodies at DEBUG, and this response body is the secret.
 # Keep that one logger at INFO unless someone chose its level explicitly.
@@ -107,24 +108,6 @@ class ClientSecrets:
         if not isinstance(secret, str) or not secret:
             raise SecretUnavailable(f"the secret has no client secret for provider {provider}")
         return secret
-
-
-_botocore_session: botocore.session.Session | None = None
-_botocore_session_lock = threading.Lock()
-
-
-def aws_client(service: str, region: str | None, config: Config) -> Any:
-    """A client from one per-process botocore session, so every AWS client shares its loaded models.
-
-    botocore rather than boto3: the clients are the same, and the import skips
-    boto3's resource layer and s3transfer, which the function never uses.
-    Clients are made one at a time.
-    """
-    global _botocore_session
-    with _botocore_session_lock:
-        if _botocore_session is None:
-            _botocore_session = botocore.session.get_session()
-        return _botocore_session.create_client(service, region_name=region, config=config)
 
 
 def _new_client(region: str | None) -> Any:

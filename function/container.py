@@ -16,13 +16,13 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import metrics
 from client_secrets import ClientSecrets, SecretsManagerSource
 from dynamodb import DynamoDB
 from grants import ProviderCall
 from oauth_config import ConfigError, OAuthConfig, ProviderSettings, load_config
 from provider_http import ProviderClient, tls_context
 from session_store import SessionStore
-from sigv4 import MissingCredentials
 from web import ExchangeRequest, RequestNote
 
 log = logging.getLogger("oauth_exchange")
@@ -49,12 +49,14 @@ class Container:
         self._problem_reported = False
         self._problem_lock = threading.Lock()
         self.sessions: SessionStore | None = None
+        self.metrics_namespace = environ.get(metrics.NAMESPACE_ENV, "").strip()
+        """Where the request lines' metrics go; empty: the lines carry none."""
         try:
             config = load_config(environ)
             trusted = _trusted_cas(environ)
             provider = ProviderClient(trusted)
             source = SecretsManagerSource(config.secrets_arn)
-            sessions = None if config.session is None else SessionStore(config.session.table_name, _table_client(environ, trusted))
+            sessions = None if config.session is None else SessionStore(config.session.table_name, _table_client(config.session.table_name, provider))
         except ConfigError as exc:
             self._broken("configuration invalid", str(exc))
             return
@@ -91,10 +93,11 @@ def _trusted_cas(environ: Mapping[str, str]) -> ssl.SSLContext:
         raise ConfigError(f"SSL_CERT_FILE / SSL_CERT_DIR names a CA bundle that cannot be loaded ({type(exc).__name__})") from None
 
 
-def _table_client(environ: Mapping[str, str], trusted: ssl.SSLContext) -> DynamoDB:
+def _table_client(table_name: str, http: ProviderClient) -> DynamoDB:
+    """Over the provider client's pool: one set of kept-alive connections, one deadline backend."""
     try:
-        return DynamoDB.from_environment(environ, trusted)
-    except (ValueError, MissingCredentials) as exc:
+        return DynamoDB.for_table(table_name, http)
+    except ValueError as exc:
         raise ConfigError(f"session mode's DynamoDB client: {exc}") from None
 
 

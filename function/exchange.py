@@ -13,18 +13,24 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
+from typing import cast
 
 import cms
+import metrics
 import sessions
 import token_api
 from container import Container, Invocation
 from exchange_errors import ExchangeError
+from measured_store import MeasuredStore
+from session_store import SessionStore
 from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse, RequestNote, error_response
 
 __all__ = ["MAX_BODY_BYTES", "ExchangeRequest", "ExchangeResponse", "error_response", "handle", "log_request", "reset"]
 
 log = logging.getLogger("oauth_exchange")
+REQUEST_LINE = "request_id=%s route=%s provider=%s outcome=%s status=%d upstream_ms=%d%s"
 
 _container = Container(os.environ)
 _container_lock = threading.Lock()
@@ -61,6 +67,8 @@ def handle(request: ExchangeRequest) -> ExchangeResponse:
         provider=note.provider,
         upstream_seconds=note.upstream_seconds,
         detail=note.detail,
+        method=request.method,
+        note=note,
     )
     return response
 
@@ -74,32 +82,38 @@ def log_request(
     provider: str = "-",
     upstream_seconds: float = 0.0,
     detail: str = "",
+    method: str = "",
+    note: RequestNote | None = None,
 ) -> None:
     """The one log line per request; every value in it is safe to log.
 
     The fields are in the message for the text log format and in ``extra``,
-    which Lambda's JSON log format turns into top-level keys.
+    which Lambda's JSON log format turns into top-level keys: with a metrics
+    namespace configured, the line is also the request's EMF document
+    (``metrics``). A provider name the stack does not configure is logged as
+    ``unknown``: it is a metric dimension, and a caller must not mint those.
     """
+    if not log.isEnabledFor(logging.INFO):
+        return
+    container = _container
+    provider = metrics.provider_dimension(provider, () if container.config is None else container.config.providers)
     upstream_ms = round(upstream_seconds * 1000)
-    log.info(
-        "request_id=%s route=%s provider=%s outcome=%s status=%d upstream_ms=%d%s",
-        request_id,
-        route,
-        provider,
-        outcome,
-        status,
-        upstream_ms,
-        f" detail={detail}" if detail else "",
-        extra={
-            "request_id": request_id,
-            "route": route,
-            "provider": provider,
-            "outcome": outcome,
-            "status": status,
-            "upstream_ms": upstream_ms,
-            "detail": detail,
-        },
-    )
+    extra = {
+        "request_id": request_id,
+        "route": route,
+        "provider": provider,
+        "outcome": outcome,
+        "status": status,
+        "upstream_ms": upstream_ms,
+        "detail": detail,
+    }
+    if container.metrics_namespace:
+        noted = note or RequestNote(upstream_seconds=upstream_seconds)
+        extra.update(metrics.emf_members(container.metrics_namespace, route, method, status, noted, int(time.time() * 1000)))
+    arguments = (request_id, route, provider, outcome, status, upstream_ms, f" detail={detail}" if detail else "")
+    # Made and handed on directly: Logger.info would also walk the stack for the caller's file and line
+    # (as much CPU as the metrics cost, bench/function_bench.py), which no Lambda log format shows.
+    log.handle(log.makeRecord(log.name, logging.INFO, "", 0, REQUEST_LINE, arguments, None, extra=extra))
 
 
 def _where(exc: BaseException) -> str:
@@ -132,4 +146,6 @@ def _dispatch(container: Container, request: ExchangeRequest, note: RequestNote)
     if route is None:
         raise ExchangeError("not_found")
     note.route, serve = route
-    return serve(Invocation(config, secrets, http, request, note, sessions=container.sessions))
+    # Measured per request, for its metrics; it offers every SessionStore method.
+    store = None if container.sessions is None else cast(SessionStore, MeasuredStore(container.sessions, note))
+    return serve(Invocation(config, secrets, http, request, note, sessions=store))

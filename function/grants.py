@@ -99,6 +99,11 @@ class ProviderCall:
         self._budget = budget
         self._deadline = time.monotonic() + budget
 
+    @property
+    def note(self) -> RequestNote:
+        """The incoming request's log line, which its metrics come from."""
+        return self._note
+
     def renewed(self) -> ProviderCall:
         """The same calls with a fresh time budget, for cleaning up after one that used it all.
 
@@ -118,6 +123,7 @@ class ProviderCall:
             answer = send(secret)
             if not _credentials_rejected(answer):
                 return answer
+            self._note.secret_rereads += 1
             fresh, _ = self._secrets.reread(name, generation)
         except SecretUnavailable as exc:
             raise ExchangeError("secret_unavailable", log_detail=str(exc)) from None
@@ -242,6 +248,7 @@ def refresh_tokens(call: ProviderCall, refresh_token: str) -> dict[str, Any]:
     """
     if not call.provider.refresh:
         raise ExchangeError("unsupported_grant_type", "This provider is not configured for refresh tokens.")
+    call.note.refreshes += 1
     tokens = request_tokens(call, {"grant_type": "refresh_token", "refresh_token": refresh_token})
     _enforce_policy(call, tokens)
     return tokens

@@ -25,12 +25,19 @@ from exchange_errors import ExchangeError
 from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+COOKIE_WHITESPACE = " \t"
+"""What RFC 6265 (section 5.2) trims around a cookie's name and value: WSP, that is SP and HTAB, nothing else."""
+SDK_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+"""Never more verbose than INFO: at DEBUG botocore prints each request's headers, the role's X-Amz-Security-Token among them."""
 MAX_PASSED_BODY_BYTES = 1024 * 1024
 """Bodies up to this size are decoded even when over MAX_BODY_BYTES: session mode's API proxy takes them."""
 
 if not logging.getLogger().handlers:
     # Outside Lambda (local runs) nothing prints records yet; Lambda installs its own handler.
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+for _name in SDK_LOGGERS:
+    # Whatever level the function logs at: set now, before any AWS request is signed.
+    logging.getLogger(_name).setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
 if "AWS_LAMBDA_LOG_LEVEL" not in os.environ:
     # With the text log format the root logger stays at WARNING; the request line must still appear.
     # When the operator picks a log level (JSON format), that choice stands.
@@ -133,7 +140,8 @@ def _cookies(raw: Any) -> dict[str, str]:
     for item in raw:
         if isinstance(item, str) and "=" in item:
             name, _, value = item.partition("=")
-            cookies.setdefault(name.strip(), value.strip())
+            # str.strip() would also take Unicode spaces: "\u2000__Host-x" must not become "__Host-x".
+            cookies.setdefault(name.strip(COOKIE_WHITESPACE), value.strip(COOKIE_WHITESPACE))
     return cookies
 
 

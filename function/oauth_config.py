@@ -1,9 +1,12 @@
 """Parse and validate the function's configuration (docs/configuration.md, "The function's own configuration").
 
 The configuration comes from ``OAUTH_CONFIG`` (JSON) and ``OAUTH_CLIENT_SECRETS_ARN``
-and is validated once per container. Anything wrong raises ``ConfigError`` whose
-message names the offending key and what is wrong with it, never the value, so
-it can be logged as it is. Keys this module does not know are ignored: the
+and is validated once per container. The deployed function finds that JSON in
+a file of its zip named by ``OAUTH_CONFIG_FILE`` (Lambda caps the whole
+environment at 4 KB); the ``OAUTH_CONFIG`` variable itself also works (tests,
+benchmarks). Anything wrong raises ``ConfigError`` whose message names the
+offending key and what is wrong with it, never the value, so it can be logged
+as it is. Keys this module does not know are ignored: the
 deploying program may carry extra information (authorize URLs, scopes, ...).
 The exception is a provider's ``allow``: an unknown key there could be a
 restriction misspelt, so it is an error rather than a door left open.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -114,15 +118,32 @@ class CmsSettings:
     state_seconds: int
 
 
+CONFIG_FILE_ENV = "OAUTH_CONFIG_FILE"
+
+
 def load_config(environ: Mapping[str, str]) -> OAuthConfig:
-    """Read and validate the configuration from the process environment."""
-    raw = environ.get("OAUTH_CONFIG")
-    if not raw:
-        raise ConfigError("OAUTH_CONFIG is not set")
+    """Read and validate the configuration from the process environment (and the file it names)."""
+    raw = _config_text(environ)
     arn = environ.get("OAUTH_CLIENT_SECRETS_ARN", "").strip()
     if not arn:
         raise ConfigError("OAUTH_CLIENT_SECRETS_ARN is not set")
     return parse_config(raw, arn, environ.get(SESSION_TABLE_ENV, "").strip() or None)
+
+
+def _config_text(environ: Mapping[str, str]) -> str:
+    """``OAUTH_CONFIG_FILE`` (relative to ``LAMBDA_TASK_ROOT``), else ``OAUTH_CONFIG``."""
+    name = environ.get(CONFIG_FILE_ENV, "").strip()
+    if name:
+        try:
+            with open(os.path.join(environ.get("LAMBDA_TASK_ROOT", ""), name), encoding="utf-8") as file:
+                return file.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
+            raise ConfigError(f"{CONFIG_FILE_ENV} names a file that cannot be read ({reason})") from None
+    raw = environ.get("OAUTH_CONFIG")
+    if not raw:
+        raise ConfigError(f"OAUTH_CONFIG is not set (nor {CONFIG_FILE_ENV})")
+    return raw
 
 
 def parse_config(raw: str, secrets_arn: str, session_table: str | None = None) -> OAuthConfig:
@@ -404,13 +425,15 @@ class SessionConfig:
     cookie_name: str
     csrf_header: str
     origin_header: str
-    """Set by the distribution to the viewer's site origin; trusted because only it can invoke the function URL."""
+    """Set by the distribution to the viewer's site origin; trusted once ``edge_header`` proves the caller is it."""
     origins: frozenset[str]
     """Site origins accepted in ``origin_header``; empty: the one the distribution names."""
     idle_seconds: int
     max_seconds: int
     expose_access_token: bool
     providers: Mapping[str, SessionProvider]
+    edge_header: str | None = None
+    """The distribution's origin custom header carrying the edge secret; None: the secret is not checked."""
 
 
 def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: str | None) -> SessionConfig:
@@ -428,6 +451,9 @@ def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: 
         if not isinstance(header, str) or not HEADER_NAME.fullmatch(header):
             raise ConfigError(f"{key}.{name} must be a lower-case header name")
         headers[name] = header
+    edge_header = value.get("edge_header")
+    if edge_header is not None and (not isinstance(edge_header, str) or not HEADER_NAME.fullmatch(edge_header)):
+        raise ConfigError(f"{key}.edge_header must be a lower-case header name")
     max_seconds = _seconds(value.get("max_seconds"), f"{key}.max_seconds", MAX_SESSION_SECONDS)
     idle_seconds = _seconds(value.get("idle_seconds"), f"{key}.idle_seconds", max_seconds)
     expose = value.get("expose_access_token", False)
@@ -446,6 +472,7 @@ def _session(value: Any, providers: Mapping[str, ProviderSettings], table_name: 
         max_seconds=max_seconds,
         expose_access_token=expose,
         providers={name: _session_provider(entry, f"{key}.providers.{name}") for name, entry in entries.items()},
+        edge_header=edge_header,
     )
 
 

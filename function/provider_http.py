@@ -31,6 +31,9 @@ Once the whole request was written, a failure is never retried, on a pooled
 connection or a fresh one: the provider may have read it and spent the
 single-use code, and a client cannot tell that apart from a close that raced
 the request (the kernel accepts the bytes either way).
+
+``ProviderClient.attempt`` is one such attempt without the retry, for
+``dynamodb``, whose retry rules are DynamoDB's; its calls share the pool.
 """
 
 from __future__ import annotations
@@ -144,12 +147,35 @@ def _head_read_timeout(timeout: float | None) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+"""Linux's; elsewhere (a local stack on macOS) ACKs keep the kernel's timing."""
+
+
 class _DeadlineStream(httpcore.NetworkStream):
+    """Reads of an answer's head held to the deadline; each read acknowledged at once.
+
+    The ACK: a server that writes an answer's head and body apart, Nagle's
+    algorithm on, sends the body only once the head is acknowledged, and the
+    kernel delays that ACK by up to 40 ms. httpcore writes a request's head
+    and body apart too, which leaves the kernel in its delaying mode: against
+    such a stand-in for DynamoDB the proxied call's p50 was 45 ms, 2.5 ms with
+    ``TCP_QUICKACK`` set after each read (docs/benchmarks-session.md).
+    """
+
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self._socket = inner.get_extra_info("socket") if _QUICKACK is not None else None
+        self.discard = False
+        """Set when the connection holds bytes no one asked for: the pool then sees it as closed."""
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _head_read_timeout(timeout))
+        data = self._inner.read(max_bytes, _head_read_timeout(timeout))
+        if self._socket is not None:
+            try:
+                self._socket.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            except OSError:  # closed meanwhile: the next read says so
+                pass
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self._inner.write(buffer, timeout)
@@ -163,6 +189,8 @@ class _DeadlineStream(httpcore.NetworkStream):
         return _DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable" and self.discard:
+            return True
         return self._inner.get_extra_info(info)
 
 
@@ -245,43 +273,6 @@ class ProviderClient:
     ) -> RawAnswer:
         """One call with the answer unparsed, cut off at ``max_bytes``; the same deadline and retry rules."""
         deadline = time.monotonic() + timeout
-        retried = False
-        try:
-            while True:
-                trace = _AttemptTrace(deadline)
-                _attempt_of_thread.trace = trace
-                try:
-                    return self._attempt(method, url, deadline, trace, headers, form, json_body, content, max_bytes)
-                except (httpcore.TimeoutException, _Deadline):
-                    raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
-                except _FAILED as exc:
-                    if not retried and trace.safe_to_retry(exc) and time.monotonic() < deadline:
-                        retried = True
-                        continue
-                    raise ExchangeError(
-                        "provider_error", log_detail=f"provider unreachable ({type(exc).__name__})"
-                    ) from None
-        finally:
-            _attempt_of_thread.trace = None
-
-    def close(self) -> None:
-        self._pool.close()
-
-    def _attempt(
-        self,
-        method: str,
-        url: str,
-        deadline: float,
-        trace: _AttemptTrace,
-        headers: Mapping[str, str] | None,
-        form: Mapping[str, str] | None,
-        json_body: Mapping[str, Any] | None,
-        content: bytes | None,
-        max_bytes: int,
-    ) -> RawAnswer:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise _Deadline()
         body, content_type = _encode_body(method, form, json_body, content)
         sent = dict(DEFAULT_HEADERS)
         if content_type is not None:
@@ -292,28 +283,107 @@ class ProviderClient:
             encoded = [(name.encode("ascii"), value.encode("ascii")) for name, value in sent.items()]
         except UnicodeEncodeError:
             raise ExchangeError("provider_error", log_detail="a request header is not ASCII") from None
+        retried = False
+        while True:
+            try:
+                return self.attempt(method, url, encoded, body, deadline=deadline, max_bytes=max_bytes)
+            except NoAnswer as failed:
+                if failed.timed_out:
+                    raise ExchangeError("provider_timeout", log_detail="provider timed out") from None
+                if not retried and not failed.reached and time.monotonic() < deadline:
+                    retried = True
+                    continue
+                raise ExchangeError("provider_error", log_detail=f"provider {failed}") from None
+
+    def attempt(
+        self,
+        method: str,
+        url: str,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        *,
+        deadline: float,
+        max_bytes: int,
+    ) -> RawAnswer:
+        """One attempt, no retry, for callers with retry rules of their own (``dynamodb``); raises ``NoAnswer``.
+
+        ``headers`` go out as given (DEFAULT_HEADERS are not added). A
+        connection whose answer came with bytes after it is never reused.
+        """
+        trace = _AttemptTrace(deadline)
+        _attempt_of_thread.trace = trace
+        try:
+            return self._stream(method, url, headers, body, deadline, trace, max_bytes)
+        except (httpcore.TimeoutException, _Deadline):
+            raise NoAnswer("timed out", reached=True, timed_out=True) from None
+        except _FAILED as exc:
+            raise NoAnswer(f"unreachable ({type(exc).__name__})", reached=not trace.safe_to_retry(exc)) from None
+        finally:
+            _attempt_of_thread.trace = None
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def _stream(self, method: str, url: str, headers: list[tuple[bytes, bytes]], body: bytes | None, deadline: float, trace: _AttemptTrace, max_bytes: int) -> RawAnswer:
+        """The attempt's request and answer, under ``attempt``'s error mapping."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline()
         timeouts = {"connect": remaining, "read": remaining, "write": remaining, "pool": remaining}
         with self._pool.stream(
             method,
             url,
-            headers=encoded,
+            headers=headers,
             content=body,
             extensions={"timeout": timeouts, "trace": trace},
         ) as response:
             answer_headers = _headers(response.headers)
             if _content_coded(answer_headers):
-                raise ExchangeError("provider_error", log_detail="provider answer is content-encoded")
+                raise NoAnswer("answer is content-encoded", reached=True)
             declared = answer_headers.get("content-length", "")
             expected = int(declared) if declared.isdigit() else None
             received = bytearray()
             for chunk in response.iter_stream():
                 received += chunk
                 if len(received) > max_bytes:
-                    raise _too_large(max_bytes)
+                    raise NoAnswer(f"answer larger than {max_bytes} bytes", reached=True)
                 complete = expected is not None and len(received) >= expected
                 if not complete and time.monotonic() > deadline:
                     raise _Deadline()
+            _drop_if_bytes_follow(response)
             return RawAnswer(response.status, answer_headers, bytes(received))
+
+
+class NoAnswer(Exception):
+    """An attempt ended without a usable answer; the message is safe to log.
+
+    ``reached``: the request may have reached the server (all of it was
+    written, or a failure came after). When False it cannot have, and sending
+    it again is safe. ``timed_out``: the attempt's deadline passed.
+    """
+
+    def __init__(self, reason: str, *, reached: bool, timed_out: bool = False) -> None:
+        super().__init__(reason)
+        self.reached = reached
+        self.timed_out = timed_out
+
+
+def _drop_if_bytes_follow(response: httpcore.Response) -> None:
+    """Bytes that arrived with the answer but after its end must never become the next request's answer.
+
+    httpcore drops an idle connection whose socket is readable, but not one
+    whose stray bytes were read along with the answer and wait in h11's
+    buffer (``trailing_data``, h11's public API, reached through httpcore
+    1.0's stream objects; if they move, the connection is dropped).
+    """
+    stream = response.extensions.get("network_stream")
+    try:
+        h11_state = response.stream._stream._connection._h11_state  # type: ignore[attr-defined]
+        leftover = bool(h11_state.trailing_data[0])
+    except AttributeError:
+        leftover = True
+    if leftover and isinstance(stream, _DeadlineStream):
+        stream.discard = True
 
 
 def _encode_body(

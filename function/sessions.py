@@ -17,8 +17,8 @@ through ``/api/proxy/...`` (``api_proxy``). Routes:
 
 Every ``/api/`` request must carry the CSRF header; a ``Sec-Fetch-Site``
 other than ``same-origin`` and an ``Origin`` other than the site's are
-refused. The site's origin is what the distribution says in its header: no
-one but the distribution can invoke the function URL (origin access control).
+refused. The site's origin is what the distribution says in its header,
+once its edge secret has shown the request came through it (``edge_check``).
 
 A session ends after ``idle_seconds`` without use or ``max_seconds`` after
 sign-in. An access token due for refresh is refreshed first, once however
@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import api_proxy
+import edge_check
 import grants
 import token_api
 from container import Invocation
@@ -86,6 +87,8 @@ def handle(invocation: Invocation) -> ExchangeResponse:
     config, request, store = invocation.config.session, invocation.request, invocation.sessions
     if config is None or store is None:
         raise ExchangeError("not_found")
+    if config.edge_header is not None:
+        edge_check.check(invocation.secrets, request.headers.get(config.edge_header))
     site = _site_origin(config, request)
     _check_csrf(config, request, site)
     path = request.path
@@ -392,10 +395,15 @@ def _token_view(stored: StoredSession) -> dict[str, Any]:
 
 
 def _revoke_quietly(call: grants.ProviderCall, access_token: str, refresh_token: str | None) -> None:
+    """Revoke tokens nobody will hold, with a fresh budget: the call that got them may have spent its own.
+
+    A session write that stalled, or a refresh answer that came slowly, leaves
+    no time on ``call``; the tokens must not outlive the failure for that.
+    """
     if call.provider.revoke_url is None:
         return
     try:
-        grants.revoke_token(call, access_token, refresh_token)
+        grants.revoke_token(call.renewed(), access_token, refresh_token)
     except ExchangeError:
         pass
 

@@ -22,6 +22,8 @@ def handle(invocation: Invocation) -> ExchangeResponse:
     if origin is not None and origin.lower() not in config.allowed_origins:
         raise ExchangeError("origin_not_allowed")
     payload = json_payload(request)
+    if payload.get("grant_type") == "refresh_token":
+        invocation.note.operation = "refresh"
     call = invocation.provider_call(_provider(config, payload))
     if request.path == "/token":
         return ExchangeResponse(200, _token(call, payload))

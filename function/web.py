@@ -68,6 +68,14 @@ class RequestNote:
     detail: str = ""
     outcome: str | None = None
     """An error code for a route that answers its errors itself (an HTML page); None: ``ok``."""
+    operation: str = ""
+    """``refresh`` when ``POST /token`` carries a refresh grant; the metrics tell it from a sign-in."""
+    refreshes: int = 0
+    secret_rereads: int = 0
+    """Times the provider rejected the cached client secret and the store was asked again."""
+    store_calls: int = 0
+    store_seconds: float = 0.0
+    store_errors: int = 0
 
 
 def error_response(error: ExchangeError) -> ExchangeResponse:

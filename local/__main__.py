@@ -242,7 +242,7 @@ def _check_stack(stack_file: StackFile, plan: Plan) -> SiteSettings:
     given = stack_file.values.get("providers")
     values = {**plan.config, "providers": providers if isinstance(given, Mapping) else given}
     try:
-        _, site = load_stack_values(
+        _, site, _ = load_stack_values(
             values,
             {*secret_names, *plan.client_secrets, *([PROVIDER] if _runs_against_fake_github(plan) else [])},
             region=stack_file.region,
@@ -387,6 +387,7 @@ def _announce(stack: LocalStack, plan: Plan, log: Log) -> None:
         lines.append(f"  {stack.cms_site.bundle.label + ':':<18}{stack.cms_site.admin_url} (edits {stack.cms_repo})")
     if stack.settings.cms is not None:
         lines.extend(_cms_lines(stack, fake))
+    lines.append(f"  Metrics:          {stack.site_url}__metrics (counted from the function's EMF records)")
     lines.append("Press Ctrl-C to stop.")
     for line in lines:
         log(line)

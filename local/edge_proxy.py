@@ -2,17 +2,19 @@
 
 Session mode serves the function on the site's own origin. On AWS the
 distribution forwards ``/api/*`` to the function URL, signed by origin
-access control; this plays that part for the local site server:
+access control; this plays that part for the local site server, in
+CloudFront's order (``oauth_exchange.api_edge``):
 
-* only the session cookie, the query and ``API_FORWARDED_HEADERS`` pass
-  (the origin request policy), and the site origin header is set from the
-  viewer's ``Host`` whatever the viewer sent (the viewer-request function);
-* a POST or PUT, and any request with a body, must carry
-  ``x-amz-content-sha256`` equal to the SHA-256 of its body, as OAC needs to
-  sign it; otherwise the answer is the 403 Lambda gives a request whose
-  signature does not match;
-* the request is "signed" with a key only the emulator and this proxy hold,
-  so the function URL (``AWS_IAM`` in session mode) refuses anyone else.
+1. the viewer-request function sets the site origin header from the
+   viewer's ``Host``, whatever the viewer sent;
+2. the origin request policy keeps only what it lists (the program's own
+   ``API_ORIGIN_REQUEST_POLICY`` unless told otherwise);
+3. the origin's custom headers are added (the edge secret);
+4. OAC signs what is left: a POST or PUT, and any request with a body, must
+   still carry ``x-amz-content-sha256`` equal to the SHA-256 of its body,
+   otherwise the answer is the 403 Lambda gives a request whose signature
+   does not match. The "signature" is a key only the emulator and this proxy
+   hold, so the function URL (``AWS_IAM`` in session mode) refuses anyone else.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from dataclasses import dataclass
 
 import httpx
 
-from oauth_exchange.settings import API_FORWARDED_HEADERS, CONTENT_SHA256_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER
+from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY, OriginRequestPolicy
+from oauth_exchange.settings import CONTENT_SHA256_HEADER, SITE_ORIGIN_HEADER
 
 SIGNATURE_HEADER = "x-local-oac-signature"
 """What the emulator checks in place of SigV4."""
@@ -45,21 +48,29 @@ class EdgeAnswer:
 class EdgeProxy:
     """Forwards ``/api/*`` requests to the function URL as the distribution would."""
 
-    def __init__(self, function_url: str, signing_key: str, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        function_url: str,
+        signing_key: str,
+        timeout_seconds: float,
+        *,
+        origin_headers: Mapping[str, str] | None = None,
+        policy: OriginRequestPolicy = API_ORIGIN_REQUEST_POLICY,
+    ) -> None:
+        """``origin_headers``: the origin's custom headers; ``policy``: the behaviour's origin request policy."""
         self._function_origin = function_url.rstrip("/")
         self._signing_key = signing_key
+        self._origin_headers = dict(origin_headers or {})
+        self._policy = policy
         self._http = httpx.Client(timeout=timeout_seconds, follow_redirects=False, trust_env=False)
 
     def forward(self, method: str, target: str, headers: Mapping[str, str], body: bytes, scheme: str) -> EdgeAnswer:
         """``target`` is the request's path and query; ``headers`` its headers, names in any case."""
-        lowered = {name.lower(): value for name, value in headers.items()}
-        if not _body_hash_matches(method, lowered.get(CONTENT_SHA256_HEADER), body):
+        viewer = {name.lower(): value for name, value in headers.items()}
+        viewer[SITE_ORIGIN_HEADER] = f"{scheme}://{viewer.get('host', '')}"
+        sent = {**self._policy.apply(viewer), **self._origin_headers}
+        if not _body_hash_matches(method, sent.get(CONTENT_SHA256_HEADER), body):
             return EdgeAnswer(403, [("Content-Type", "application/json")], SIGNATURE_MISMATCH)
-        sent = {name: lowered[name] for name in API_FORWARDED_HEADERS if name in lowered}
-        sent[SITE_ORIGIN_HEADER] = f"{scheme}://{lowered.get('host', '')}"
-        session_cookie = _cookie(lowered.get("cookie", ""), SESSION_COOKIE)
-        if session_cookie is not None:
-            sent["cookie"] = f"{SESSION_COOKIE}={session_cookie}"
         sent[SIGNATURE_HEADER] = self._signing_key
         try:
             answer = self._http.request(method, self._function_origin + target, headers=sent, content=body or None)
@@ -77,10 +88,3 @@ def _body_hash_matches(method: str, declared: str | None, body: bytes) -> bool:
         return method not in BODY_HASH_REQUIRED and not body
     return declared.strip().lower() == hashlib.sha256(body).hexdigest()
 
-
-def _cookie(header: str, name: str) -> str | None:
-    for part in header.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
-    return None

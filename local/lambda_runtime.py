@@ -49,7 +49,7 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-class _JsonFormatter(logging.Formatter):
+class LambdaJsonFormatter(logging.Formatter):
     """Lambda's JSON log format: one object per record, with the record's ``extra`` fields as keys."""
 
     _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "aws_request_id"}
@@ -78,7 +78,7 @@ def _install_lambda_logging() -> None:
     """
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(LambdaJsonFormatter())
         logging.getLogger().setLevel(os.environ.get("AWS_LAMBDA_LOG_LEVEL", "INFO"))
     else:
         text = logging.Formatter(

@@ -33,6 +33,7 @@ def ready_document(stack: LocalStack) -> dict[str, Any]:
         "motoEndpoint": stack.secrets.endpoint,
         "region": REGION,
         "fakeProvider": None,
+        "metricsUrl": f"{stack.site_url}__metrics",
     }
     if stack.provider is not None:
         ports["provider"] = _port(stack.provider.base_url)

@@ -13,15 +13,20 @@ import contextlib
 import os
 import secrets
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from oauth_exchange.monitoring_plan import function_metrics, metrics_namespace
 from oauth_exchange.settings import (
     API_PATH,
     CMS_AUTH_ENDPOINT,
+    EDGE_SECRET_HEADER,
+    FUNCTION_CONFIG_FILE,
+    FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     SESSION_KEY_ATTRIBUTE,
@@ -47,6 +52,7 @@ from local.fake_github_graphql import FakeGraphQL
 from local.fake_github_repo import FakeRepository
 from local.edge_proxy import EdgeProxy
 from local.fake_provider import FakeProvider
+from local.metrics_counters import MetricsCounters
 from local.function_url import Cors, FunctionUrlEmulator
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore
 from local.static_site import StaticSite
@@ -202,6 +208,8 @@ class LocalStack:
         self.cms_site: CmsAdminSite | None = None
         self.repository: FakeRepository | None = None
         self._cms_signing_keys: str | None = None
+        self._edge_secret: str | None = None
+        """Session mode: what the edge adds as ``EDGE_SECRET_HEADER``, as the distribution's origin does."""
         self._session = session
         self._log = log
         self._verbose = verbose
@@ -210,6 +218,8 @@ class LocalStack:
         self._exit = contextlib.ExitStack()
         self._stopping = threading.Event()
         self.provider: FakeProvider | None = None
+        self.metrics = MetricsCounters()
+        """The function's metrics, from its request lines: what ``/__metrics`` on the site shows."""
 
     def __enter__(self) -> LocalStack:
         try:
@@ -231,7 +241,7 @@ class LocalStack:
         site_port, function_port, provider_port = self._ports
         self.secrets = SecretsStore(verbose=self._verbose, port=self._moto_port)
         self._exit.callback(self.secrets.stop)
-        self.site = StaticSite(self._site_root, site_port, log=self._log)
+        self.site = StaticSite(self._site_root, site_port, log=self._log, metrics=self.metrics)
         self._exit.callback(self.site.stop)
         self.emulator = FunctionUrlEmulator(function_port, log=self._log)
         self._exit.callback(self.emulator.stop)
@@ -268,9 +278,10 @@ class LocalStack:
 
         if self.settings.cms is not None:
             self._cms_signing_keys = secrets.token_urlsafe(48)
+        if self.settings.session is not None:
+            self._edge_secret = secrets.token_urlsafe(48)
         self.secret_arn = self.secrets.create_secret(
-            f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets",
-            client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys),
+            f"{FUNCTION_NAME}/{secrets.token_hex(4)}/client-secrets", self._secret_document()
         )
         self.containers = ContainerPool(
             task_root=self._function_root,
@@ -280,7 +291,7 @@ class LocalStack:
             timeout_seconds=self.settings.lambda_timeout_seconds,
             memory_mb=self.settings.memory_size,
             max_concurrency=self._max_concurrency,
-            log=self._log or _stderr,
+            log=self.metrics.tap(self._log or _stderr),
         )
         self._exit.callback(self.containers.close)
         if self.settings.session is None:
@@ -291,7 +302,13 @@ class LocalStack:
             return
         signing_key = secrets.token_urlsafe(32)
         self.emulator.serve(self.containers, Cors(allow_origins=()), signing_key=signing_key)
-        self.edge = EdgeProxy(self.function_url, signing_key, self.settings.lambda_timeout_seconds + 5)
+        assert self._edge_secret is not None
+        self.edge = EdgeProxy(
+            self.function_url,
+            signing_key,
+            self.settings.api_origin_read_timeout_seconds,
+            origin_headers={EDGE_SECRET_HEADER: self._edge_secret},
+        )
         self._exit.callback(self.edge.close)
         self.site.serve(self.settings, self.api_url, api=self.edge)
 
@@ -379,9 +396,15 @@ class LocalStack:
             self.session_table = f"{FUNCTION_NAME}-sessions-{secrets.token_hex(4)}"
             _create_session_table(self.secrets.client("dynamodb"), self.session_table)
             session = {SESSION_TABLE_ENV: self.session_table, "AWS_ENDPOINT_URL_DYNAMODB": self.secrets.endpoint}
+        # As on Lambda, the configuration is a file the function reads, not a (4 KB-limited) variable.
+        folder = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="oauth-exchange-config-")))
+        self.function_config_path = folder / FUNCTION_CONFIG_FILE
+        self.function_config_path.write_text(
+            function_config_json(self.settings, self.site_origin, self.function_origin), encoding="utf-8"
+        )
         return {
             **session,
-            "OAUTH_CONFIG": function_config_json(self.settings, self.site_origin, self.function_origin),
+            FUNCTION_CONFIG_FILE_ENV: str(self.function_config_path),
             "OAUTH_CLIENT_SECRETS_ARN": self.secret_arn,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets.endpoint,
             "AWS_ENDPOINT_URL": self.secrets.endpoint,
@@ -395,6 +418,7 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_LAMBDA_LOG_FORMAT": FUNCTION_LOG_FORMAT,
             "AWS_LAMBDA_LOG_LEVEL": FUNCTION_LOG_LEVEL,
+            function_metrics().NAMESPACE_ENV: metrics_namespace("local", FUNCTION_NAME),
         }
 
     def _watch_provider(self, provider: FakeProvider, log: Log) -> None:
@@ -427,8 +451,10 @@ class LocalStack:
     def put_client_secret(self, value: str, provider: str = PROVIDER) -> None:
         """Replace one provider's client secret in Secrets Manager, as a rotation would."""
         self._client_secrets[provider] = value
-        document = client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys)
-        self.secrets.put_secret_value(self.secret_arn, document)
+        self.secrets.put_secret_value(self.secret_arn, self._secret_document())
+
+    def _secret_document(self) -> str:
+        return client_secrets_json(self.settings, self._client_secrets, self._cms_signing_keys, self._edge_secret)
 
 
 def _create_session_table(dynamodb: Any, name: str) -> None:

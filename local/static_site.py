@@ -5,6 +5,8 @@ module, exactly as the Pulumi program builds them, and are generated per
 request (nothing is written into ``site/``). Every response carries the
 site's security headers, so the SPA runs locally under the deployed CSP.
 Unknown paths answer ``index.html``, like the distribution's error mapping.
+Only here, ``/__metrics`` shows the function's metrics counted from its
+request lines (``local.metrics_counters``).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type
+from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type, is_published
 from oauth_exchange.settings import API_PATH, Settings, config_js, render_index_html, site_security_headers
+from local import metrics_counters
 from local.edge_proxy import EdgeProxy
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
+from local.metrics_counters import MetricsCounters
 
 class _SiteServer(LoopbackServer):
     site: StaticSite
@@ -29,6 +33,9 @@ class _Handler(QuietHandler):
             return
         site = self.server.site
         path = unquote(urlsplit(self.path).path)
+        if path == metrics_counters.PATH and site.metrics is not None:
+            self._reply(200, site.metrics.render().encode(), CONTENT_TYPES[".txt"], "no-store")
+            return
         if path == "/config.js":
             self._reply(200, config_js(site.settings, site.function_url).encode(), CONTENT_TYPES[".js"], cache_control("config.js"))
             return
@@ -73,8 +80,12 @@ class _Handler(QuietHandler):
 class StaticSite(LoopbackService):
     """The site on 127.0.0.1: binds on construction (``origin`` is known at once), serves after ``serve()``."""
 
-    def __init__(self, root: Path, port: int = 0, log: RequestLog | None = None) -> None:
+    def __init__(
+        self, root: Path, port: int = 0, log: RequestLog | None = None, metrics: MetricsCounters | None = None
+    ) -> None:
         self.root = Path(root).resolve()
+        self.metrics = metrics
+        """Served as text at ``/__metrics`` (the function's metrics, counted locally)."""
         self._server = _SiteServer(_Handler, port, log=log, log_name="site")
         self._server.site = self
         self.settings: Settings | None = None
@@ -97,9 +108,9 @@ class StaticSite(LoopbackService):
         return render_index_html(html, self.settings, self.function_origin)
 
     def file_for(self, url_path: str) -> Path | None:
-        """The file under ``root`` a URL path names, or None (missing, hidden, a directory, outside)."""
+        """The file under ``root`` a URL path names, or None (missing, not published, a directory, outside)."""
         parts = [part for part in url_path.split("/") if part]
-        if not parts or any(part.startswith(".") or "\\" in part for part in parts):
+        if not parts or any("\\" in part for part in parts) or not is_published("/".join(parts)):
             return None
         candidate = self.root.joinpath(*parts).resolve()
         if not candidate.is_relative_to(self.root) or not candidate.is_file():

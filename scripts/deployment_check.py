@@ -13,7 +13,8 @@ them, or URLs given as flags) and checks, over HTTP only:
   ``server_misconfigured`` says it is wrong.
 
 Nothing here needs AWS credentials, and nothing secret is sent or printed: the
-code and verifier are random and mean nothing to the provider.
+code and verifier are random and mean nothing to the provider. A failed check
+names the section of ``docs/runbook.md`` that says what to do.
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 HSTS_MIN_SECONDS = 31536000
 UNSAFE_SCRIPT_SOURCES = frozenset({"'unsafe-inline'", "'unsafe-eval'", "*"})
 SAFE_REFERRER_POLICIES = frozenset({"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"})
+RUNBOOK = "docs/runbook.md"
+RUNBOOK_SECTIONS = (("client secret", "server-misconfigured"), ("CORS preflight", "smoke-cors"), ("", "smoke-site"))
+"""A check's name prefix, and the runbook section for when it fails (the first prefix that matches)."""
+
+
+def runbook_for(check: str) -> str:
+    """Where the runbook says what to do when ``check`` fails."""
+    section = next(section for prefix, section in RUNBOOK_SECTIONS if check.startswith(prefix))
+    return f"{RUNBOOK}#{section}"
 
 
 class UsageError(Exception):
@@ -359,6 +369,8 @@ def report(target: Target, verdicts: Iterable[Verdict], write: Callable[[str], N
     write(f"  origin:   {target.origin or '(unknown)'}")
     for verdict in verdicts:
         write(f"{verdict.label}  {verdict.name}: {verdict.detail}")
+        if verdict.ok is False:
+            write(f"      what to do: {runbook_for(verdict.name)}")
     failed = sum(v.ok is False for v in verdicts)
     passed = sum(v.ok is True for v in verdicts)
     skipped = sum(v.ok is None for v in verdicts)

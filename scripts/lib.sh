@@ -1,4 +1,12 @@
-# Shared by scripts/test and scripts/run-local.
+# Shared by scripts/test, scripts/run-local, scripts/smoke and scripts/lock.
+#
+# Every command runs in a virtual environment built by uv from the project's
+# own requirement files, never in the system's site-packages, so what a command
+# needs is what its file names: .venv by default, or $OAUTH_EXCHANGE_VENV.
+# scripts/test rebuilds it from nothing on every run; run-local and smoke add
+# their own requirements to it, held to the versions of requirements-dev.lock.
+# uv keeps downloaded wheels in its cache (~/.cache/uv), which holds files, not
+# an environment: it cannot hide a missing requirement.
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -16,34 +24,50 @@ ensure_chromium() {
   fi
 }
 
-# Sets PYTHON: the interpreter to install into and run with. That is python3
-# itself, unless it is a system Python that refuses pip installs (PEP 668, as
-# Debian's does); then it is a virtualenv in .venv, made on first use.
-choose_python() {
-  PYTHON=python3
-  local managed
-  managed=$(python3 -c 'import os, sys, sysconfig
-in_venv = sys.prefix != sys.base_prefix
-marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
-print(int(not in_venv and os.path.exists(marker)))')
-  [ "$managed" = 1 ] || return 0
-  if [ ! -x .venv/bin/python ]; then
-    echo "The system Python is externally managed: creating .venv ..."
-    python3 -m venv .venv 2>/dev/null || { apt_install python3-venv && python3 -m venv .venv; }
-  fi
-  PYTHON=$PWD/.venv/bin/python
+# Runs a command quietly, showing its output only when it fails.
+quietly() {
+  local log status=0
+  log=$(mktemp)
+  "$@" >"$log" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || cat "$log" >&2
+  rm -f "$log"
+  return "$status"
 }
 
-pip_install() {
-  local log
-  log=$(mktemp)
-  if ! "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@" >"$log" 2>&1; then
-    cat "$log"
-    rm -f "$log"
-    return 1
+# Sets UV: the release requirements-dev.txt pins, in a tool environment of its
+# own under .cache/uv (it holds uv alone, so it can stand in for no requirement).
+ensure_uv() {
+  local version tool=.cache/uv
+  version=$(sed -n 's/^uv==\([0-9.]*\).*/\1/p' requirements-dev.txt)
+  UV=$PWD/$tool/bin/uv
+  case $("$UV" --version 2>/dev/null) in "uv $version "* | "uv $version") return 0 ;; esac
+  echo "Installing uv $version into $tool ..."
+  python3 -m venv --clear "$tool" 2>/dev/null || { apt_install python3-venv && python3 -m venv --clear "$tool"; }
+  quietly "$tool/bin/python" -m pip install --disable-pip-version-check --root-user-action=ignore "uv==$version"
+}
+
+# Sets VENV and PYTHON. With "fresh", the environment is made anew (empty);
+# otherwise one left by an earlier command is kept.
+use_venv() {
+  ensure_uv
+  VENV=${OAUTH_EXCHANGE_VENV:-$PWD/.venv}
+  PYTHON=$VENV/bin/python
+  export UV_PYTHON_DOWNLOADS=never  # the machine's python3, never one uv would download
+  if [ "${1:-}" = fresh ] || [ ! -x "$PYTHON" ]; then
+    quietly "$UV" venv --clear --python "$(command -v python3)" "$VENV"
   fi
-  grep -v -e "neither a file nor a directory" -e "^$" "$log" || true
-  rm -f "$log"
+}
+
+# Installs requirement files into VENV at the versions requirements-dev.lock pins.
+venv_install() {
+  local args=()
+  for file in "$@"; do args+=(-r "$file"); done
+  quietly "$UV" pip install --python "$PYTHON" "${args[@]}" -c requirements-dev.lock
+}
+
+# Makes VENV exactly requirements-dev.lock: nothing more, nothing less, hashes checked.
+venv_sync_lock() {
+  quietly "$UV" pip sync --python "$PYTHON" --require-hashes requirements-dev.lock
 }
 
 ensure_node() {
@@ -53,25 +77,16 @@ ensure_node() {
   fi
 }
 
-# The npm packages of the TypeScript check (tests/typescript), exactly as its
-# lockfile says; skipped while the installed tree is newer than the lockfile.
+# The npm packages of the TypeScript and Vite checks (tests/typescript), made
+# anew from their lockfile on every run, as the Python environment is.
 npm_install_tests() {
-  local dir=tests/typescript log
-  if [ -f "$dir/node_modules/.package-lock.json" ] && [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
-    return 0
-  fi
-  log=$(mktemp)
-  if ! npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >"$log" 2>&1; then
-    cat "$log"
-    rm -f "$log"
-    return 1
-  fi
-  rm -f "$log"
+  quietly npm ci --prefix tests/typescript --no-audit --no-fund --loglevel=error
 }
 
-# Decap CMS's published bundle, for the CMS browser tests and run-local --cms:
-# fetched from the npm registry into .cache/ (gitignored) once, then reused.
-ensure_decap_cms() {
+# The CMSs' published bundles (Decap, Sveltia, Static CMS), for the CMS browser
+# tests and run-local --cms: fetched from the npm registry into .cache/
+# (gitignored) once, pinned and integrity-checked, then reused.
+ensure_cms_bundles() {
   ensure_node
-  "$PYTHON" -m local.decap_cms
+  "$PYTHON" -m local.cms_bundles
 }

@@ -24,6 +24,11 @@ _EXPORTS = {
     "StaticSiteArgs": "static_site",
     "CustomDomain": "custom_domain",
     "CustomDomainArgs": "custom_domain",
+    "Monitoring": "monitoring",
+    "MonitoringArgs": "monitoring",
+    "MonitoringSettings": "monitoring_settings",
+    "AlarmTarget": "monitoring_settings",
+    "load_monitoring_settings": "monitoring_settings",
     "read_stack_config": "stack_config",
     "deployment_target": "stack_config",
     "StackConfigError": "pulumi_errors",
@@ -43,6 +48,8 @@ if TYPE_CHECKING:
     from oauth_exchange.component import OAuthExchange, OAuthExchangeArgs
     from oauth_exchange.custom_domain import CustomDomain, CustomDomainArgs
     from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
+    from oauth_exchange.monitoring import Monitoring, MonitoringArgs
+    from oauth_exchange.monitoring_settings import AlarmTarget, MonitoringSettings, load_monitoring_settings
     from oauth_exchange.packaging import build_archive
     from oauth_exchange.pulumi_errors import StackConfigError, load_settings, load_site_settings
     from oauth_exchange.settings import ConfigError, Settings

@@ -97,6 +97,8 @@ class ClientSecretArgs:
     """Provider name to client secret, a secret Output straight from stack config."""
     cms_signing_keys: pulumi.Input[str] | None = None
     """CMS popup mode's cookie signing keys (a secret Output), stored in the same document."""
+    edge_secrets: pulumi.Input[str] | None = None
+    """Session mode: the edge header values the function accepts (a secret Output), in the same document."""
     encrypts_sessions: bool = False
     """Session mode: the key also encrypts the session table, through DynamoDB only."""
 
@@ -139,8 +141,8 @@ class ClientSecret(pulumi.ComponentResource):
             f"{name}-value",
             secret_id=secret.id,
             secret_string=pulumi.Output.secret(
-                pulumi.Output.all(args.client_secrets, args.cms_signing_keys).apply(
-                    lambda values: client_secrets_json(settings, values[0], values[1])
+                pulumi.Output.all(args.client_secrets, args.cms_signing_keys, args.edge_secrets).apply(
+                    lambda values: client_secrets_json(settings, *values)
                 )
             ),
             opts=child,

@@ -1,10 +1,8 @@
 """The key that signs CMS popup mode's sign-in cookies: generated at deploy time, kept only as a secret.
 
-Each ``signingKeyVersion`` has its own random key resource, so bumping the
-version adds a new key and keeps the previous one (the same resource, the
-same value in state): the secret then holds ``"<new> <previous>"``, and
-sign-ins started under the previous key still finish. The bump after that
-drops the oldest key. The value never leaves Pulumi's secret handling: it
+Each ``signingKeyVersion`` has its own random key resource (``rotating_key``):
+after a bump the secret holds ``"<new> <previous>"``, and sign-ins started
+under the previous key still finish. The bump after that drops the oldest key. The value never leaves Pulumi's secret handling: it
 goes from the random resource into the Secrets Manager document only.
 """
 
@@ -13,12 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
 
+from oauth_exchange.rotating_key import joined, versioned_keys
 from oauth_exchange.settings import Settings
-
-KEY_LENGTH = 64
-"""Letters and digits: 64 of them are about 381 bits."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +31,5 @@ class CmsSigningKey(pulumi.ComponentResource):
         cms = args.settings.cms
         if cms is None:
             raise ValueError("CmsSigningKey needs oauth-exchange:cms")
-        versions = [cms.signing_key_version, cms.signing_key_version - 1]
-        keys = [
-            random.RandomPassword(
-                f"{name}-v{version}",
-                length=KEY_LENGTH,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            ).result
-            for version in versions
-            if version >= 1
-        ]
-        self.keys = pulumi.Output.secret(pulumi.Output.all(*keys).apply(" ".join))
+        self.keys = joined(versioned_keys(name, cms.signing_key_version, self))
         self.register_outputs({})

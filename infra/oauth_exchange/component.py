@@ -22,7 +22,11 @@ import pulumi
 from oauth_exchange.assets import function_dir
 from oauth_exchange.client_secret import ClientSecret, ClientSecretArgs
 from oauth_exchange.cms_signing_key import CmsSigningKey, CmsSigningKeyArgs
+from oauth_exchange.edge_secret import EdgeSecret, EdgeSecretArgs
 from oauth_exchange.exchange_function import ExchangeFunction, ExchangeFunctionArgs
+from oauth_exchange.monitoring import Monitoring, MonitoringArgs
+from oauth_exchange.monitoring_plan import metrics_namespace
+from oauth_exchange.monitoring_settings import MonitoringSettings
 from oauth_exchange.packaging import Archive, PackagingError, build_archive
 from oauth_exchange.rate_limit import RateLimit, RateLimitArgs
 from oauth_exchange.session_edge import SessionEdge, SessionEdgeArgs
@@ -62,6 +66,8 @@ class OAuthExchangeArgs:
     """The function's deployment zip; built from the packaged ``function/`` into ``build_dir`` when None."""
     build_dir: Path = Path(".build")
     """Where the zip is built and cached (relative paths are from the project directory)."""
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    """Alarms (on by default) and the dashboard (on by default): ``load_monitoring_settings``."""
 
 
 ARGS = "OAuthExchangeArgs"
@@ -118,6 +124,8 @@ class OAuthExchange(pulumi.ComponentResource):
 
     session_table_name: pulumi.Output[str] | None
     """Session mode: the DynamoDB table holding the sessions (None in browser mode)."""
+    monitoring: Monitoring
+    """The alarms, their SNS topic and the dashboard (``dashboard_url``), as ``args.monitoring`` asks."""
 
     def __init__(self, name: str, args: OAuthExchangeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:OAuthExchange", name, None, opts)
@@ -132,6 +140,9 @@ class OAuthExchange(pulumi.ComponentResource):
             if settings.cms
             else None
         )
+        edge_secret = (
+            EdgeSecret(f"{name}-edge-secret", EdgeSecretArgs(settings=settings), opts=child) if settings.session else None
+        )
         client_secret = ClientSecret(
             f"{name}-client-secret",
             ClientSecretArgs(
@@ -139,15 +150,18 @@ class OAuthExchange(pulumi.ComponentResource):
                 target=target,
                 client_secrets=args.client_secrets,
                 cms_signing_keys=cms_signing_key.keys if cms_signing_key else None,
+                edge_secrets=edge_secret.accepted if edge_secret else None,
                 encrypts_sessions=settings.session is not None,
             ),
             opts=child,
         )
         self.site = None
         self.session_table_name = None
+        self._metrics_namespace = metrics_namespace(pulumi.get_project(), pulumi.get_stack())
+        self._rate_limit_metric: str | None = None
         site_origin: pulumi.Input[str] | None = args.site_origin
-        if settings.session is not None:
-            function, spa_url = self._session_mode(name, args, target, archive, client_secret)
+        if edge_secret is not None:
+            function, spa_url = self._session_mode(name, args, target, archive, client_secret, edge_secret)
             site_origin = self.site.origin
         else:
             if args.site.deploy:
@@ -164,6 +178,7 @@ class OAuthExchange(pulumi.ComponentResource):
                     site_origin=site_origin,
                     secret_arn=client_secret.secret_arn,
                     key_arn=client_secret.key_arn,
+                    metrics_namespace=self._metrics_namespace,
                 ),
                 opts=child,
             )
@@ -171,6 +186,20 @@ class OAuthExchange(pulumi.ComponentResource):
             if self.site is not None:
                 self.site.publish(function.url)
 
+        self.monitoring = Monitoring(
+            f"{name}-monitoring",
+            MonitoringArgs(
+                settings=args.monitoring,
+                target=target,
+                namespace=self._metrics_namespace,
+                function_name=function.function_name,
+                log_group_name=function.log_group_name,
+                distribution_id=None if self.site is None else self.site.distribution_id,
+                web_acl_metric=self._rate_limit_metric,
+                session_mode=settings.session is not None,
+            ),
+            opts=child,
+        )
         origin = pulumi.Output.from_input(site_origin)
         site = args.site
         self.function_url = function.url
@@ -195,7 +224,13 @@ class OAuthExchange(pulumi.ComponentResource):
         )
 
     def _session_mode(
-        self, name: str, args: OAuthExchangeArgs, target: Target, archive: Archive, client_secret: ClientSecret
+        self,
+        name: str,
+        args: OAuthExchangeArgs,
+        target: Target,
+        archive: Archive,
+        client_secret: ClientSecret,
+        edge_secret: EdgeSecret,
     ) -> tuple[ExchangeFunction, pulumi.Output[str]]:
         """Tokens stay in AWS: the function comes first (its URL is an origin of the distribution), behind OAC.
 
@@ -216,11 +251,21 @@ class OAuthExchange(pulumi.ComponentResource):
                 key_arn=client_secret.key_arn,
                 session_table_name=sessions.name,
                 session_table_arn=sessions.arn,
+                metrics_namespace=self._metrics_namespace,
             ),
             opts=child,
         )
+        # The distribution sends a new edge secret only once the secret document (read by the function) holds it.
+        stored_edge_secret = pulumi.Output.all(client_secret.secret_arn, edge_secret.current).apply(lambda values: values[1])
         edge = SessionEdge(
-            f"{name}-edge", SessionEdgeArgs(function_url=function.url, function_name=function.function_name), opts=child
+            f"{name}-edge",
+            SessionEdgeArgs(
+                settings=settings,
+                function_url=function.url,
+                function_name=function.function_name,
+                edge_secret=stored_edge_secret,
+            ),
+            opts=child,
         )
         rate_limit = (
             None
@@ -238,6 +283,7 @@ class OAuthExchange(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        self._rate_limit_metric = None if rate_limit is None else rate_limit.metric_name
         edge.admit(self.site.distribution_arn)
         api_url = self.site.origin.apply(lambda origin: origin + API_PATH)
         self.site.publish(api_url)

@@ -1,8 +1,11 @@
 """The site's own domain: an ACM certificate in us-east-1, DNS-validated in Route 53, and the records that point at the site.
 
 CloudFront only takes certificates from ACM in us-east-1, so the certificate
-and its validation go through a second, explicit AWS provider pinned there,
-whatever region the rest of the stack uses. With ``certificateArn`` an issued
+and its validation name that region themselves (pulumi-aws 7's per-resource
+``region``), whatever region the rest of the stack uses. They go through the
+stack's own AWS provider, so its credentials, assumed roles, allowed
+accounts and default tags apply to them too: an explicit provider would take
+only what it is given. With ``certificateArn`` an issued
 certificate is used as it is; with ``hostedZoneId`` the zone gets the
 validation record and A/AAAA aliases to the distribution.
 """
@@ -40,19 +43,12 @@ class CustomDomain(pulumi.ComponentResource):
             self.certificate_arn = pulumi.Output.from_input(domain.certificate_arn)
         else:
             # Without a certificate ARN, DomainSettings holds a zone to validate a new certificate in.
-            aws_config = pulumi.Config("aws")
-            us_east_1 = aws.Provider(
-                f"{name}-{CERTIFICATE_REGION}",
-                region=CERTIFICATE_REGION,
-                profile=aws_config.get("profile"),
-                opts=child,
-            )
-            in_us_east_1 = pulumi.ResourceOptions(parent=self, provider=us_east_1)
             certificate = aws.acm.Certificate(
                 f"{name}-certificate",
                 domain_name=domain.domain,
                 validation_method="DNS",
-                opts=in_us_east_1,
+                region=CERTIFICATE_REGION,
+                opts=child,
             )
             challenge = certificate.domain_validation_options.apply(lambda options: options[0])
             record = aws.route53.Record(
@@ -69,7 +65,8 @@ class CustomDomain(pulumi.ComponentResource):
                 f"{name}-validated",
                 certificate_arn=certificate.arn,
                 validation_record_fqdns=[record.fqdn],
-                opts=in_us_east_1,
+                region=CERTIFICATE_REGION,
+                opts=child,
             )
             self.certificate_arn = validation.certificate_arn
         self.register_outputs({"certificate_arn": self.certificate_arn})

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from oauth_exchange.packaging import PYTHON_VERSION, Archive
+from oauth_exchange.monitoring_plan import function_metrics
+from oauth_exchange.packaging import PYTHON_VERSION, Archive, with_files
 from oauth_exchange.pulumi_errors import required
 from oauth_exchange.settings import (
+    FUNCTION_CONFIG_FILE,
+    FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
     Settings,
@@ -146,6 +149,8 @@ class ExchangeFunctionArgs:
     session_table_name: pulumi.Input[str] | None = None
     """Session mode: the function serves /api/ behind the distribution (AWS_IAM, no CORS) and keeps sessions here."""
     session_table_arn: pulumi.Input[str] | None = None
+    metrics_namespace: str | None = None
+    """Where the function's request lines put their metrics (EMF); None: they carry none."""
 
 
 class ExchangeFunction(pulumi.ComponentResource):
@@ -153,6 +158,7 @@ class ExchangeFunction(pulumi.ComponentResource):
 
     url: pulumi.Output[str]
     function_name: pulumi.Output[str]
+    log_group_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: ExchangeFunctionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:ExchangeFunction", name, None, opts)
@@ -176,14 +182,18 @@ class ExchangeFunction(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The configuration goes into the zip (no 4 KB environment limit); the same config, the same bytes.
+        archive = pulumi.Output.from_input(args.site_origin).apply(
+            lambda origin: with_files(args.archive, {FUNCTION_CONFIG_FILE: function_config_json(settings, origin).encode()})
+        )
         environment: dict[str, pulumi.Input[str]] = {
-            "OAUTH_CONFIG": pulumi.Output.from_input(args.site_origin).apply(
-                lambda origin: function_config_json(settings, origin)
-            ),
+            FUNCTION_CONFIG_FILE_ENV: FUNCTION_CONFIG_FILE,
             "OAUTH_CLIENT_SECRETS_ARN": args.secret_arn,
         }
         if session_mode:
             environment[SESSION_TABLE_ENV] = args.session_table_name
+        if args.metrics_namespace is not None:
+            environment[function_metrics().NAMESPACE_ENV] = args.metrics_namespace
         function = aws.lambda_.Function(
             f"{name}-function",
             description="Exchanges OAuth authorization codes for tokens on behalf of the static site",
@@ -191,8 +201,8 @@ class ExchangeFunction(pulumi.ComponentResource):
             architectures=["arm64"],
             handler="handler.handler",
             role=role.arn,
-            code=pulumi.FileArchive(str(args.archive.path)),
-            source_code_hash=args.archive.sha256,
+            code=archive.apply(lambda built: pulumi.FileArchive(str(built.path))),
+            source_code_hash=archive.apply(lambda built: built.sha256),
             timeout=settings.lambda_timeout_seconds,
             memory_size=settings.memory_size,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=environment),
@@ -202,6 +212,7 @@ class ExchangeFunction(pulumi.ComponentResource):
             reserved_concurrent_executions=settings.reserved_concurrency,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
         )
+        self.log_group_name = log_group.name
         if session_mode:
             # Only the site's distribution may invoke it (SessionEdge.admit), and only on the site's origin: no CORS.
             function_url = aws.lambda_.FunctionUrl(

@@ -7,6 +7,10 @@ those inputs: an unchanged ``function/`` gives the same file, byte for byte,
 without running pip again, so ``pulumi up`` sees no code change. The installed
 dependencies are cached too, by a hash of ``requirements.txt`` alone, so a
 change to the function's own code builds without reaching PyPI.
+
+``with_files`` adds files computed by the program (the function's
+configuration) to a built archive, just as reproducibly: the same base and
+the same files give the same bytes, cached under a hash of both.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,14 +163,44 @@ def _pip_install(requirements: Path, target: Path) -> None:
         )
 
 
-def _write_zip(destination: Path, entries: list[tuple[str, Path]]) -> None:
+def _write_zip(destination: Path, entries: Iterable[tuple[str, Callable[[], bytes]]]) -> None:
+    """Entries sorted by name, each with the fixed time and mode; contents read one at a time."""
     with zipfile.ZipFile(destination, "w") as archive:
-        for name, path in sorted(entries):
+        for name, content in sorted(entries, key=lambda entry: entry[0]):
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.external_attr = _FILE_MODE
             info.create_system = 3
             info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes(), compresslevel=9)
+            archive.writestr(info, content(), compresslevel=9)
+
+
+def with_files(base: Archive, files: Mapping[str, bytes]) -> Archive:
+    """``base`` plus ``files`` (zip name to content), next to it in its build folder; cached by both."""
+    digest = hashlib.sha256(f"format={FORMAT_VERSION}\nbase={base.sha256}\n".encode())
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name] + b"\0")
+    destination = base.path.parent / f"function-{digest.hexdigest()[:32]}.zip"
+    if destination.is_file():
+        return Archive(destination, sha256_base64(destination))
+    with zipfile.ZipFile(base.path) as source:
+        clashes = sorted(set(files) & set(source.namelist()))
+        if clashes:
+            raise PackagingError(f"the archive already has {', '.join(clashes)}")
+        entries = [(name, _reader(source, name)) for name in source.namelist()]
+        entries += [(name, _constant(content)) for name, content in files.items()]
+        with tempfile.TemporaryDirectory(dir=base.path.parent, prefix="adding-") as scratch:
+            partial = Path(scratch) / "function.zip"
+            _write_zip(partial, entries)
+            os.replace(partial, destination)
+    return Archive(destination, sha256_base64(destination))
+
+
+def _reader(source: zipfile.ZipFile, name: str) -> Callable[[], bytes]:
+    return lambda: source.read(name)
+
+
+def _constant(content: bytes) -> Callable[[], bytes]:
+    return lambda: content
 
 
 def build_archive(function_dir: Path, build_dir: Path) -> Archive:
@@ -206,7 +240,7 @@ def build_archive(function_dir: Path, build_dir: Path) -> Archive:
         if clashes:
             raise PackagingError(f"function/ files clash with installed packages: {', '.join(clashes)}")
         partial = scratch_dir / "function.zip"
-        _write_zip(partial, sources + dependencies)
+        _write_zip(partial, [(name, path.read_bytes) for name, path in sources + dependencies])
         os.replace(partial, destination)
     return Archive(destination, sha256_base64(destination))
 

@@ -1,7 +1,9 @@
 """An optional abuse limit at the edge: an AWS WAF web ACL that blocks an IP sending too many ``/api/`` requests.
 
 Off by default (a web ACL has a monthly fee). CloudFront web ACLs live in
-us-east-1 whatever the stack's region, so the ACL gets a provider of its own.
+us-east-1 whatever the stack's region, so the ACL names that region itself
+(pulumi-aws 7's per-resource ``region``) and goes through the stack's own
+provider, with its credentials, assumed roles and default tags.
 """
 
 from __future__ import annotations
@@ -27,17 +29,11 @@ class RateLimit(pulumi.ComponentResource):
     """A web ACL for the site's distribution: allow by default, block an IP over the limit on ``/api/*``."""
 
     web_acl_arn: pulumi.Output[str]
+    metric_name: str
+    """The web ACL's CloudWatch metric (the ``WebACL`` dimension of its WAF metrics)."""
 
     def __init__(self, name: str, args: RateLimitArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("oauth-exchange:index:RateLimit", name, None, opts)
-        aws_config = pulumi.Config("aws")
-        edge = aws.Provider(
-            f"{name}-{EDGE_REGION}",
-            region=EDGE_REGION,
-            # An explicit provider does not read the stack's aws:profile; pass it on.
-            profile=aws_config.get("profile"),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         metric = f"{pulumi.get_project()}-{pulumi.get_stack()}-api-rate"
         web_acl = aws.wafv2.WebAcl(
             f"{name}-acl",
@@ -78,7 +74,9 @@ class RateLimit(pulumi.ComponentResource):
             visibility_config=aws.wafv2.WebAclVisibilityConfigArgs(
                 cloudwatch_metrics_enabled=True, metric_name=metric, sampled_requests_enabled=True
             ),
-            opts=pulumi.ResourceOptions(parent=self, provider=edge),
+            region=EDGE_REGION,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.web_acl_arn = web_acl.arn
+        self.metric_name = metric
         self.register_outputs({"web_acl_arn": self.web_acl_arn})

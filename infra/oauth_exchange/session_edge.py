@@ -1,14 +1,20 @@
 """Session mode at the edge: the site's distribution serves ``/api/*`` from the function URL, signed by OAC.
 
-The function URL's auth is ``AWS_IAM`` and only CloudFront, on behalf of this
-distribution, may invoke it, so nothing but the distribution can call the
-function: that is what lets the function trust the site origin the
+The function URL's auth is ``AWS_IAM`` and its resource policy admits only
+CloudFront on behalf of this distribution. That alone does not make the
+distribution the only caller: a principal of the same account whose own
+IAM policy grants ``lambda:InvokeFunctionUrl`` (an admin or CI role) may call
+the URL and set any header. So the origin also adds ``EDGE_SECRET_HEADER``, a
+random value generated at deploy time (``EdgeSecret``) and kept in the secret
+document, which the function checks before it trusts the site origin the
 distribution reports (a CloudFront Function copies the viewer's ``Host``).
 
-The ``/api/*`` behaviour caches nothing and forwards only the session
-cookie, the query and the headers the function reads. Origin access control
-signs request bodies with the viewer's ``x-amz-content-sha256``, which
-``oauth.js`` sends. Session mode also replaces the site's 403/404 ->
+The ``/api/*`` behaviour caches nothing and forwards only what
+``API_ORIGIN_REQUEST_POLICY`` lists: the session cookie, the query and the
+headers the function reads, ``x-amz-content-sha256`` among them, since
+origin access control signs a request body only with the viewer's payload
+hash (``oauth.js`` sends it). The origin's response timeout outwaits the
+function's worst case (``Settings.api_origin_read_timeout_seconds``). Session mode also replaces the site's 403/404 ->
 ``index.html`` error mapping (distribution-wide, it would turn the API's own
 403 and 404 answers into the SPA) with a viewer-request function that
 serves ``index.html`` for app routes.
@@ -22,8 +28,9 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_aws as aws
 
+from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY
 from oauth_exchange.exchange_function import function_url_permissions
-from oauth_exchange.settings import API_FORWARDED_HEADERS, API_METHODS, API_PATH, SESSION_COOKIE, SITE_ORIGIN_HEADER
+from oauth_exchange.settings import API_METHODS, API_PATH, EDGE_SECRET_HEADER, SITE_ORIGIN_HEADER, Settings
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS's managed CachingDisabled cache policy."""
@@ -104,8 +111,11 @@ class SiteApi:
 
 @dataclass(frozen=True)
 class SessionEdgeArgs:
+    settings: Settings
     function_url: pulumi.Input[str]
     function_name: pulumi.Input[str]
+    edge_secret: pulumi.Input[str]
+    """The current value of ``EDGE_SECRET_HEADER`` (a secret Output), once the secret document holds it."""
 
 
 class SessionEdge(pulumi.ComponentResource):
@@ -132,11 +142,15 @@ class SessionEdge(pulumi.ComponentResource):
             comment="The session cookie, the query and the headers the session function reads",
             cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(
                 cookie_behavior="whitelist",
-                cookies=aws.cloudfront.OriginRequestPolicyCookiesConfigCookiesArgs(items=[SESSION_COOKIE]),
+                cookies=aws.cloudfront.OriginRequestPolicyCookiesConfigCookiesArgs(
+                    items=list(API_ORIGIN_REQUEST_POLICY.cookies)
+                ),
             ),
             headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
                 header_behavior="whitelist",
-                headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(items=list(API_FORWARDED_HEADERS)),
+                headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(
+                    items=list(API_ORIGIN_REQUEST_POLICY.headers)
+                ),
             ),
             query_strings_config=aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgs(query_string_behavior="all"),
             opts=child,
@@ -162,11 +176,15 @@ class SessionEdge(pulumi.ComponentResource):
                 origin_id=API_ORIGIN_ID,
                 domain_name=pulumi.Output.from_input(args.function_url).apply(function_url_domain),
                 origin_access_control_id=access_control.id,
+                custom_headers=[
+                    aws.cloudfront.DistributionOriginCustomHeaderArgs(name=EDGE_SECRET_HEADER, value=args.edge_secret)
+                ],
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                     http_port=80,
                     https_port=443,
                     origin_protocol_policy="https-only",
                     origin_ssl_protocols=["TLSv1.2"],
+                    origin_read_timeout=args.settings.api_origin_read_timeout_seconds,
                 ),
             ),
             origin_request_policy_id=request_policy.id,

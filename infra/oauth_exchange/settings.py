@@ -120,6 +120,8 @@ class Settings:
     """Session mode (tokens kept server-side, cookie sessions on the site's origin); None is browser mode."""
     rate_limit: int | None = None
     """Requests per 5 minutes per IP to ``/api/*`` before the edge blocks them (AWS WAF); None: no limit."""
+    hsts_include_subdomains: bool = False
+    """``hstsIncludeSubdomains``: HSTS for every subdomain of the site's host too (and preload's two years)."""
 
     @property
     def lambda_timeout_seconds(self) -> int:
@@ -129,6 +131,16 @@ class Settings:
         """
         session = 0 if self.session is None else math.ceil(self.timeout_seconds) + 10
         return min(900, math.ceil(2 * self.timeout_seconds) + 5 + session)
+
+    @property
+    def api_origin_read_timeout_seconds(self) -> int:
+        """How long CloudFront waits for ``/api/*``: longer than a cold start plus the function's whole timeout.
+
+        A function URL answers only once the handler returns, so anything
+        shorter lets CloudFront answer 504 while the function is mid-refresh
+        or mid-write.
+        """
+        return self.lambda_timeout_seconds + LAMBDA_INIT_SECONDS + EDGE_NETWORK_SECONDS
 
     def provider(self, name: str) -> Provider:
         for provider in self.providers:
@@ -573,11 +585,14 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
     if retention not in allowed_retention:
         raise ConfigError("logRetentionDays", f"CloudWatch accepts only {', '.join(map(str, allowed_retention))}")
     session = _session(values.get("session"))
+    timeout_seconds = _number("timeoutSeconds", values.get("timeoutSeconds"), 5.0, 1, 30, integer=False)
+    if session is not None:
+        _fits_origin_timeout(timeout_seconds, session)
     return Settings(
         providers=providers,
         extra_origins=extra,
         callback_path=callback_path,
-        timeout_seconds=_number("timeoutSeconds", values.get("timeoutSeconds"), 5.0, 1, 30, integer=False),
+        timeout_seconds=timeout_seconds,
         secret_cache_seconds=_number("secretCacheSeconds", values.get("secretCacheSeconds"), 300, 0, 3600),
         memory_size=_number("memorySize", values.get("memorySize"), 256, 128, 10240),
         reserved_concurrency=None if reserved is None else _number("reservedConcurrency", reserved, 0, 1, 1000),
@@ -586,6 +601,7 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         cms=_cms_settings(values.get("cms"), providers),
         session=session,
         rate_limit=_rate_limit(values.get("rateLimit"), session),
+        hsts_include_subdomains=_bool(HSTS_KEY, values.get(HSTS_KEY), False),
     )
 
 
@@ -627,8 +643,10 @@ def callback_urls(settings: Settings, site_origin: str) -> dict[str, list[str]]:
     return {p.name: redirect_uris(settings, site_origin, p) for p in settings.providers}
 
 
-def client_secrets_json(settings: Settings, secrets: Mapping[str, Any], cms_signing_keys: str | None = None) -> str:
-    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``, plus the CMS signing keys."""
+def client_secrets_json(
+    settings: Settings, secrets: Mapping[str, Any], cms_signing_keys: str | None = None, edge_secrets: str | None = None
+) -> str:
+    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``, plus the CMS signing keys and edge secrets."""
     for provider in settings.providers:
         value = secrets.get(provider.name)
         if not isinstance(value, str) or not value.strip():
@@ -636,6 +654,8 @@ def client_secrets_json(settings: Settings, secrets: Mapping[str, Any], cms_sign
     document = {p.name: secrets[p.name] for p in settings.providers}
     if cms_signing_keys is not None:
         document[CMS_SIGNING_KEYS_ENTRY] = cms_signing_keys
+    if edge_secrets is not None:
+        document[EDGE_SECRETS_ENTRY] = edge_secrets
     return json.dumps(document, sort_keys=True)
 
 
@@ -678,6 +698,16 @@ def _allow_entry(provider: Provider) -> dict[str, Any]:
 FUNCTION_LOG_FORMAT = "JSON"
 FUNCTION_LOG_LEVEL = "INFO"
 """How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
+
+
+FUNCTION_CONFIG_FILE = "oauth_config.json"
+"""Where the function's configuration travels: a file at the root of its zip, not an environment variable.
+
+Lambda caps a function's whole environment at 4 KB, and access policies of
+hundreds of entries (an org's contributor list) are a real need.
+"""
+FUNCTION_CONFIG_FILE_ENV = "OAUTH_CONFIG_FILE"
+"""Names that file; a relative name is read from the function's task root (``LAMBDA_TASK_ROOT``)."""
 
 
 def function_config_json(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> str:
@@ -792,14 +822,29 @@ def content_security_policy(settings: Settings, function_origin: str) -> str:
     return "; ".join(directives)
 
 
-HSTS_MAX_AGE_SECONDS = 63072000
+HSTS_KEY = "hstsIncludeSubdomains"
+HSTS_MAX_AGE_SECONDS = 31536000
+"""One year: the site's own host only, which is all a stack can vouch for."""
+HSTS_SUBDOMAINS_MAX_AGE_SECONDS = 63072000
+"""Two years, what the HSTS preload list asks for, sent with ``includeSubDomains`` only when the stack opts in."""
+
+
+def strict_transport_security(settings: Settings) -> str:
+    """The site's HSTS header: its own host for a year, or every subdomain too when the stack asks.
+
+    On an apex custom domain ``includeSubDomains`` forces HTTPS on every name
+    under the user's domain, services the stack knows nothing of: opt-in.
+    """
+    if settings.hsts_include_subdomains:
+        return f"max-age={HSTS_SUBDOMAINS_MAX_AGE_SECONDS}; includeSubDomains"
+    return f"max-age={HSTS_MAX_AGE_SECONDS}"
 
 
 def site_security_headers(settings: Settings, function_origin: str) -> dict[str, str]:
     """Headers every site response carries, on CloudFront and in the local stack alike."""
     return {
         "Content-Security-Policy": content_security_policy(settings, function_origin),
-        "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains",
+        "Strict-Transport-Security": strict_transport_security(settings),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "X-Frame-Options": "DENY",
@@ -878,15 +923,30 @@ API_FORWARDED_HEADERS = (
     "if-none-match",
     "if-modified-since",
     "x-github-api-version",
+    CONTENT_SHA256_HEADER,
 )
-"""The viewer headers the distribution passes to the function (plus the session cookie and the query)."""
+"""The viewer headers the distribution passes to the function (plus the session cookie and the query).
+
+``x-amz-content-sha256`` must be among them: a whitelist origin request
+policy drops what it does not list, and OAC signs a body only with it.
+"""
+EDGE_SECRET_HEADER = "x-oauth-exchange-edge"
+"""An origin custom header the distribution adds to every ``/api/`` request: a secret only it and the function know."""
+EDGE_SECRETS_ENTRY = "_edge_secrets"
+"""The secrets document's entry for the edge header's values (current first); never a provider name."""
+LAMBDA_INIT_SECONDS = 10
+"""Lambda's limit on a cold start's init phase, which a function URL call waits for before the handler runs."""
+EDGE_NETWORK_SECONDS = 2
+"""Room for CloudFront's connection and the answer's transfer, on top of the function's own worst case."""
+MAX_ORIGIN_READ_TIMEOUT = 60
+"""CloudFront's origin response timeout without a quota increase (1-60 s; default 30 s)."""
 DEFAULT_IDLE_MINUTES = 8 * 60
 DEFAULT_MAX_HOURS = 30 * 24
 MAX_SESSION_HOURS = 4380
 """Six months: a GitHub App's refresh token lives that long; a session cannot outlive it."""
 RATE_LIMIT_RANGE = (10, 2_000_000_000)
 """What AWS WAF accepts for a rate-based rule's limit (requests per evaluation window)."""
-_SESSION_KEYS = frozenset({"idleMinutes", "maxHours", "exposeAccessToken"})
+_SESSION_KEYS = frozenset({"idleMinutes", "maxHours", "exposeAccessToken", "edgeSecretVersion"})
 _API_PATH_PREFIX = re.compile(r"/|(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+/?")
 
 
@@ -909,6 +969,8 @@ class SessionSettings:
     idle_minutes: int = DEFAULT_IDLE_MINUTES
     max_hours: int = DEFAULT_MAX_HOURS
     expose_access_token: bool = False
+    edge_secret_version: int = 1
+    """Bump to rotate the edge header's secret; the previous value stays accepted until the next bump."""
 
 
 def _api_base_url(key: str, value: Any) -> str:
@@ -965,7 +1027,23 @@ def _session(value: Any) -> SessionSettings | None:
         idle_minutes=idle,
         max_hours=max_hours,
         expose_access_token=_bool("session.exposeAccessToken", value.get("exposeAccessToken"), False),
+        edge_secret_version=_number("session.edgeSecretVersion", value.get("edgeSecretVersion"), 1, 1, 1_000_000),
     )
+
+
+def _fits_origin_timeout(timeout_seconds: float, session: SessionSettings) -> None:
+    """Session mode: CloudFront must outwait the function, and it waits at most ``MAX_ORIGIN_READ_TIMEOUT``."""
+    needed = Settings(providers=(), timeout_seconds=timeout_seconds, session=session).api_origin_read_timeout_seconds
+    if needed > MAX_ORIGIN_READ_TIMEOUT:
+        largest = max(
+            t for t in range(1, 31)
+            if Settings(providers=(), timeout_seconds=t, session=session).api_origin_read_timeout_seconds <= MAX_ORIGIN_READ_TIMEOUT
+        )
+        raise ConfigError(
+            "timeoutSeconds",
+            f"in session mode must be at most {largest}: the function's worst case ({needed} s with a cold start) "
+            f"must stay below CloudFront's {MAX_ORIGIN_READ_TIMEOUT} s origin response timeout",
+        )
 
 
 def _rate_limit(value: Any, session: SessionSettings | None) -> int | None:
@@ -993,6 +1071,7 @@ def session_function_config(settings: Settings, site_origin: str | None) -> dict
         "cookie_name": SESSION_COOKIE,
         "csrf_header": CSRF_HEADER,
         "origin_header": SITE_ORIGIN_HEADER,
+        "edge_header": EDGE_SECRET_HEADER,
         "origins": [] if site_origin is None else [check_origin("site origin", site_origin)],
         "idle_seconds": settings.session.idle_minutes * 60,
         "max_seconds": settings.session.max_hours * 3600,

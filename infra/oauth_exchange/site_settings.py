@@ -226,7 +226,13 @@ def load_site_settings(values: Mapping[str, Any], settings: Settings, base_dir: 
     domain = _domain(values.get(CUSTOM_DOMAIN_KEY))
     additions = _csp_additions(values.get(CSP_KEY))
     if not deploy:
-        for key, given in ((SITE_DIR_KEY, raw_site_dir), (CUSTOM_DOMAIN_KEY, domain), (CSP_KEY, additions)):
+        site_only = (
+            (SITE_DIR_KEY, raw_site_dir),
+            (CUSTOM_DOMAIN_KEY, domain),
+            (CSP_KEY, additions),
+            (base.HSTS_KEY, settings.hsts_include_subdomains),
+        )
+        for key, given in site_only:
             if given:
                 raise ConfigError(key, "applies to the site this stack deploys, and deploySite is false")
         if not settings.extra_origins:

@@ -18,10 +18,12 @@ import pulumi
 import pulumi.runtime.config
 import pulumi_aws as aws
 
+from oauth_exchange.monitoring_settings import MonitoringSettings
 from oauth_exchange.pulumi_errors import reported, required, stack_key
 from oauth_exchange.settings import NAMESPACE, Settings
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import (
+    MONITORING_KEYS,
     OBJECT_KEYS,
     SECRETS_KEY,
     SITE_OBJECT_KEYS,
@@ -39,6 +41,7 @@ class StackConfig:
     settings: Settings
     client_secrets: pulumi.Output[Mapping[str, Any]]
     site: SiteSettings = field(default_factory=SiteSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
 
 def _object(config: pulumi.Config, key: str) -> Any:
@@ -95,12 +98,16 @@ def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None
     with reported(stack_key(config.name)):
         secret_names = _secret_names(config)
         values = {
-            key: _object(config, key) if key in (*OBJECT_KEYS, *SITE_OBJECT_KEYS) else config.get(key)
+            key: _object(config, key) if key in (*OBJECT_KEYS, *SITE_OBJECT_KEYS, *MONITORING_KEYS) else config.get(key)
             for key in _present_keys(config.name) - {SECRETS_KEY}
         }
         region = pulumi.Config("aws").get("region")
-        settings, site = load_stack_values(values, secret_names, region=region, base_dir=base_dir or Path.cwd())
-    return StackConfig(settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site)
+        settings, site, monitoring = load_stack_values(
+            values, secret_names, region=region, base_dir=base_dir or Path.cwd()
+        )
+    return StackConfig(
+        settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site, monitoring=monitoring
+    )
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from oauth_exchange.settings import ConfigError, Settings, function_url_origin_pattern, load_settings
+from oauth_exchange.monitoring_settings import ALARMS_KEY, DASHBOARD_KEY, MonitoringSettings, load_monitoring_settings
+from oauth_exchange.settings import HSTS_KEY, ConfigError, Settings, function_url_origin_pattern, load_settings
 from oauth_exchange.site_settings import (
     CSP_KEY,
     CUSTOM_DOMAIN_KEY,
@@ -35,17 +36,19 @@ SCALAR_KEYS = (
     "logRetentionDays",
     "priceClass",
     "rateLimit",
+    HSTS_KEY,
 )
 SECRETS_KEY = "clientSecrets"
 SITE_OBJECT_KEYS = (CUSTOM_DOMAIN_KEY, CSP_KEY)
 SITE_SCALAR_KEYS = (SITE_DIR_KEY, DEPLOY_SITE_KEY)
+MONITORING_KEYS = (ALARMS_KEY, DASHBOARD_KEY)
 PLACEHOLDER_CLIENT_ID = re.compile(r"replace-with", re.IGNORECASE)
 """What the committed ``Pulumi.dev.yaml`` has instead of a client id (``Iv1.replace-with-your-client-id``)."""
 
 
 def known_keys() -> tuple[str, ...]:
     """Every ``oauth-exchange:`` key the program reads; any other one is a typo."""
-    return (*OBJECT_KEYS, *SCALAR_KEYS, *SITE_OBJECT_KEYS, *SITE_SCALAR_KEYS, SECRETS_KEY)
+    return (*OBJECT_KEYS, *SCALAR_KEYS, *SITE_OBJECT_KEYS, *SITE_SCALAR_KEYS, *MONITORING_KEYS, SECRETS_KEY)
 
 
 def refuse_unknown_keys(keys: Iterable[str]) -> None:
@@ -89,7 +92,7 @@ def refuse_conflicting_modes(settings: Settings, site: SiteSettings) -> None:
 
 def load_stack_values(
     values: Mapping[str, Any], secret_names: Collection[str], *, region: str | None, base_dir: Path
-) -> tuple[Settings, SiteSettings]:
+) -> tuple[Settings, SiteSettings, MonitoringSettings]:
     """Validate every ``oauth-exchange:`` value a stack has (keys without the namespace, all of them).
 
     An empty scalar counts as unset: Pulumi.yaml cannot declare an optional
@@ -107,7 +110,8 @@ def load_stack_values(
     site_values.update({key: _scalar(values.get(key)) for key in SITE_SCALAR_KEYS})
     site = load_site_settings(site_values, settings, base_dir)
     refuse_conflicting_modes(settings, site)
-    return settings, site
+    monitoring = load_monitoring_settings({key: values.get(key) for key in MONITORING_KEYS}, region)
+    return settings, site, monitoring
 
 
 def _scalar(value: Any) -> Any:

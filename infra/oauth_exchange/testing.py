@@ -67,7 +67,8 @@ class Mocks(pulumi.runtime.Mocks):
         return resource_id, inputs | computed
 
     def _computed(self, typ: str, resource_name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        region, account = self.region, ACCOUNT_ID
+        # A resource lives in its own ``region`` when it names one (pulumi-aws 7), else in the provider's.
+        region, account = inputs.get("region") or self.region, ACCOUNT_ID
         name = inputs.get("name") or (inputs.get("namePrefix") or f"{resource_name}-").rstrip("-") + AUTONAME_SUFFIX
         match typ:
             case "aws:s3/bucket:Bucket":
@@ -84,7 +85,7 @@ class Mocks(pulumi.runtime.Mocks):
                     "hostedZoneId": CLOUDFRONT_ZONE_ID,
                 }
             case "aws:acm/certificate:Certificate":
-                arn = f"arn:aws:acm:us-east-1:{account}:certificate/{CERTIFICATE_ID}"
+                arn = f"arn:aws:acm:{region}:{account}:certificate/{CERTIFICATE_ID}"
                 domain = inputs["domainName"]
                 validation = {
                     "domainName": domain,
@@ -119,6 +120,8 @@ class Mocks(pulumi.runtime.Mocks):
             case "aws:cloudfront/function:Function":
                 return f"{resource_name}-id", {"name": name, "arn": f"arn:aws:cloudfront::{account}:function/{name}"}
             case "aws:wafv2/webAcl:WebAcl":
-                arn = f"arn:aws:wafv2:us-east-1:{account}:global/webacl/{name}/{WEB_ACL_ID}"
+                arn = f"arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{WEB_ACL_ID}"
                 return WEB_ACL_ID, {"arn": arn}
+            case "aws:sns/topic:Topic":
+                return f"{resource_name}-id", {"name": name, "arn": f"arn:aws:sns:{region}:{account}:{name}"}
         return f"{resource_name}-id", {}

@@ -11,6 +11,9 @@ The CMS callback page is the other place a token may appear: it hands the
 token to the CMS. Cookie values may be set, but never logged.
 Every test that invokes the handler runs twice: with the function's logger at
 INFO, as deployed, and at DEBUG, as an operator may set it.
+Every request line is also held to the Embedded Metric Format as Lambda's
+JSON log format would write it (``emf_spec``): the metrics namespace is set
+before the function is imported, so every line carries its metrics.
 """
 
 from __future__ import annotations
@@ -23,15 +26,23 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+import os
 
 import boto3
 import pytest
 from moto import mock_aws
 
-import exchange
-import handler
+import metrics
+from tests.function.emf_spec import NAMESPACE, check_event, lambda_json_event, unvalidated
+
+os.environ[metrics.NAMESPACE_ENV] = NAMESPACE
+
+import exchange  # noqa: E402 - imported once the metrics namespace is set, as Lambda's environment has it first
+import handler  # noqa: E402
 from local.fake_provider import FakeProvider
 from local.secrets_store import SecretsStore
 
@@ -112,6 +123,8 @@ class Sensitive:
         self.providers: list[FakeProvider] = []
         self.replies: list[Reply] = []
         self.capture = _Capture()
+        self.provider_names: set[str] = set()
+        """Every provider the function was configured with during the test: the only provider dimensions."""
 
     def add(self, *values: str) -> None:
         """Secrets, codes and verifiers: never in a log or a response."""
@@ -157,6 +170,17 @@ class Sensitive:
             for value in cookie_values:
                 assert value not in without_cookies, f"a session cookie value leaked into a {reply.status} response"
         assert len(self.request_lines()) == len(self.replies), "every request logs exactly one request line"
+        private = self._private_words(values | tokens | self.unlogged | cookie_values)
+        for record in self.request_lines():
+            check_event(lambda_json_event(record), self.provider_names, private)
+
+    def _private_words(self, values: set[str]) -> set[str]:
+        """Values plus the fake users' logins, names and emails: none may be a dimension."""
+        words = {value for value in values if value}
+        for provider in self.providers:
+            words.update(str(provider.user[key]) for key in ("login", "name", "email") if provider.user.get(key))
+            words.update(str(entry["email"]) for entry in provider.emails if entry.get("email"))
+        return words
 
 
 def _is_cms_success_page(reply: Reply) -> bool:
@@ -180,6 +204,16 @@ def _record_text(record: logging.LogRecord) -> str:
 
 
 FUNCTION_LOG_LEVELS = ("INFO", "DEBUG")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """When the whole folder ran and passed, its request lines must have shown every route and every error code."""
+    folder = Path(__file__).parent
+    ran = {Path(str(item.path)) for item in session.items}
+    whole = ran >= set(folder.glob("test_*.py")) and session.testscollected == len(session.items)
+    if exitstatus == 0 and whole and unvalidated():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nno EMF-validated request line showed: {', '.join(unvalidated())}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -396,6 +430,7 @@ def invoke(sensitive: Sensitive) -> Invoke:
     def call(path: str = "/token", body: Any = None, *, event: Any = _BUILD, context: Any = None, **options: Any) -> Reply:
         if event is _BUILD:
             event = make_event(path, body, **options)
+        sensitive.provider_names.update(_configured_providers())
         sensitive.capture.enter()
         try:
             raw = handler.handler(event, lambda_context() if context is None else context)
@@ -406,6 +441,13 @@ def invoke(sensitive: Sensitive) -> Invoke:
         return reply
 
     return call
+
+
+def _configured_providers() -> set[str]:
+    try:
+        return set(json.loads(os.environ.get("OAUTH_CONFIG", "{}")).get("providers", {}))
+    except (ValueError, AttributeError):
+        return set()
 
 
 def _json_or_text(body: str) -> Any:

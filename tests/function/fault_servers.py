@@ -7,6 +7,7 @@ connections closed at the worst moment.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import struct
@@ -258,6 +259,36 @@ def answer_once_then_read_and_close(body: bytes) -> Behaviour:
             return
         connection.sendall(http_response(200, body))
         server.read_request(connection)
+
+    return behaviour
+
+
+def relay(upstream: str, lose_answer: Callable[[bytes], bool]) -> Behaviour:
+    """Pass each request on to ``upstream`` (``http://host:port``) and its answer back, keeping the connection.
+
+    When ``lose_answer(request)`` is true the upstream still gets (and applies) the
+    request, but the connection closes before its answer: a write whose fate the
+    client cannot know.
+    """
+    host, _, port = upstream.removeprefix("http://").partition(":")
+
+    def behaviour(server: FaultServer, connection: socket.socket, serial: int) -> None:
+        while server.read_request(connection) is not None:
+            request = server.requests[-1]
+            head, _, body = request.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            method, path, _ = lines[0].split(" ", 2)
+            headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+            upstream_connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            try:
+                upstream_connection.request(method, path, body, headers)
+                answer = upstream_connection.getresponse()
+                answer_body = answer.read()
+            finally:
+                upstream_connection.close()
+            if lose_answer(request):
+                return
+            connection.sendall(http_response(answer.status, answer_body, answer.getheader("Content-Type", "")))
 
     return behaviour
 

@@ -68,6 +68,24 @@ def assert_refused_and_revoked(reply, provider, error: str = "access_denied", st
 # -- GitHub ---------------------------------------------------------------------
 
 
+def test_a_login_github_spells_with_capitals_matches_the_lower_case_entry(github, restrict, exchange_code):
+    github.user["login"] = "Octocat"
+    restrict(github, {"users": ["octocat"]})
+
+    reply = sign_in(github, exchange_code)
+
+    assert reply.status == 200
+    assert reply.body["access_token"] == issued(github)
+    assert github.revoked_tokens == []
+
+
+def test_a_login_that_only_differs_by_a_suffix_is_not_the_listed_user(github, restrict, exchange_code):
+    github.user["login"] = "octocat-evil"
+    restrict(github, {"users": ["octocat"]})
+
+    assert_refused_and_revoked(sign_in(github, exchange_code), github)
+
+
 def test_a_listed_user_signs_in_whatever_the_case_of_the_login(github, restrict, exchange_code):
     restrict(github, {"users": ["OctoCat"]})
 
@@ -186,6 +204,29 @@ def test_an_unverified_oidc_email_is_refused_and_both_tokens_revoked(oidc, restr
 
     assert_refused_and_revoked(reply, oidc)
     assert oidc.issued_refresh_tokens[0] in oidc.revoked_tokens
+
+
+@pytest.mark.parametrize("claim", [1, "1", "yes", None], ids=["one", "text-one", "yes", "null"])
+def test_an_email_verified_claim_other_than_true_does_not_count(oidc, restrict, exchange_code, claim):
+    oidc.user["email_verified"] = claim
+    name = restrict(oidc, {"emails": ["ada@example.org"]})
+
+    assert_refused_and_revoked(sign_in(oidc, exchange_code, name, scope="openid email"), oidc)
+
+
+def test_an_oidc_email_without_email_verified_does_not_count(oidc, restrict, exchange_code):
+    del oidc.user["email_verified"]
+    name = restrict(oidc, {"emails": ["ada@example.org"]})
+
+    assert_refused_and_revoked(sign_in(oidc, exchange_code, name, scope="openid email"), oidc)
+
+
+@pytest.mark.parametrize("claim", [True, "true"], ids=["json-true", "text-true"])
+def test_email_verified_true_or_the_text_true_counts(oidc, restrict, exchange_code, claim):
+    oidc.user["email_verified"] = claim
+    name = restrict(oidc, {"emails": ["ada@example.org"]})
+
+    assert sign_in(oidc, exchange_code, name, scope="openid email").status == 200
 
 
 def test_without_the_email_scope_there_is_no_email_to_allow(oidc, restrict, exchange_code):

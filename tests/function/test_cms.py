@@ -377,6 +377,29 @@ def test_a_scope_the_stack_does_not_allow_is_refused_and_told_to_the_cms(harness
     assert "allowed: repo, user" in data["payload"]["message"]
 
 
+@pytest.fixture
+def public_repos_only(fake_provider, cms_deploy) -> CmsHarness:
+    """A stack that lets the CMS reach public repositories only."""
+    github = fake_provider("github", redirect_uris=[CALLBACK])
+    scopes = {"github": {"authorize_url": github.urls["authorize"], "scopes": ["public_repo", "user"]}}
+    return cms_deploy(reuse={"github": github}, providers=scopes)
+
+
+def test_repo_is_refused_when_only_public_repo_is_allowed(public_repos_only):
+    reply = public_repos_only.auth(scope="repo")
+
+    assert reply.status == 400
+    assert reply.cookies == []
+    data = handshake(reply)
+    assert data["outcome"] == "error"
+    assert "scope repo," in data["payload"]["message"]
+    assert "allowed: public_repo, user" in data["payload"]["message"]
+
+
+def test_public_repo_is_asked_for_when_it_is_allowed(public_repos_only):
+    assert query_of(public_repos_only.start(scope="public_repo").location)["scope"] == "public_repo"
+
+
 @pytest.mark.parametrize(("scope", "sent"), [("repo", "repo"), ("repo,user", "repo user"), ("user repo", "user repo"), (None, "repo user"), ("", "repo user")])
 def test_allowed_scopes_are_asked_for_space_separated(harness, scope, sent):
     assert query_of(harness.start(scope=scope).location)["scope"] == sent
@@ -824,8 +847,9 @@ def test_without_cms_mode_the_routes_do_not_exist(github, invoke, path):
     assert github.seen == []
 
 
-def test_the_readme_troubleshooting_says_what_the_pages_say():
-    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().replace("> ", "").split())
+def test_the_troubleshooting_page_says_what_the_pages_say():
+    page = Path(__file__).resolve().parents[2] / "docs" / "troubleshooting.md"
+    text = " ".join(page.read_text().replace("> ", "").split())
 
     for paragraph in (*NO_OPENER, *NO_ANSWER):
-        assert " ".join(paragraph.split()) in readme
+        assert " ".join(paragraph.split()) in text

@@ -174,3 +174,52 @@ def test_configuration_is_read_once_per_container(github, monkeypatch, exchange_
     assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 200, "the warm container keeps its configuration"
     exchange.reset()
     assert exchange_code(*github.authorize_pkce(REDIRECT_URI)).status == 500
+
+
+# -- the function's own defaults: the settings always write these keys, so only the parser can show them ----------
+
+SESSION = {
+    "cookie_name": "__Host-oauth-exchange",
+    "csrf_header": "x-oauth-exchange",
+    "origin_header": "x-oauth-exchange-site-origin",
+    "idle_seconds": 3600,
+    "max_seconds": 7200,
+    "providers": {"github": {"callback_path": "/callback/github"}},
+}
+
+
+def test_a_provider_entry_that_does_not_mention_pkce_requires_it():
+    config = parse_config(json.dumps(with_changes("providers.github.pkce", ...)), ARN)
+
+    assert config.providers["github"].pkce is True
+
+
+def test_without_pkce_in_the_entry_a_code_without_verifier_is_refused_before_the_provider_is_asked(
+    fake_provider, deploy, invoke
+):
+    github = fake_provider("github")
+    entry = github.provider_config()
+    del entry["pkce"]
+    deploy({"github": entry}, secrets={"github": github.client_secret})
+
+    reply = invoke("/token", {"provider": "github", "code": github.authorize(REDIRECT_URI), "redirect_uri": REDIRECT_URI})
+
+    assert (reply.status, reply.body["error"]) == (400, "invalid_request")
+    assert "code_verifier" in reply.body["error_description"]
+    assert github.requests_to("/login/oauth/access_token") == []
+
+
+def test_the_session_cookie_name_as_the_settings_write_it_is_accepted():
+    config = parse_config(json.dumps({**VALID, "session": SESSION}), ARN, session_table="sessions")
+
+    assert config.session is not None
+    assert config.session.cookie_name == "__Host-oauth-exchange"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["oauth-exchange", "__Secure-oauth-exchange", "__host-oauth-exchange", "__Host-", "x__Host-oauth-exchange", "__Host-a b"],
+)
+def test_a_session_cookie_name_without_the_host_prefix_is_refused(name):
+    with pytest.raises(ConfigError, match=r"OAUTH_CONFIG\.session\.cookie_name must be a __Host- cookie name"):
+        parse_config(json.dumps({**VALID, "session": {**SESSION, "cookie_name": name}}), ARN, session_table="sessions")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import time
 import tracemalloc
 
@@ -261,3 +262,26 @@ def test_gzip_bomb_is_never_inflated(deploy_token_url, exchange_code):
 
     assert (reply.status, reply.body["error"]) == (502, "provider_error")
     assert peak < 4 * 1024 * 1024
+
+
+def test_an_answer_that_came_with_another_behind_it_never_lends_that_one_to_the_next_user():
+    """The extra answer is read with the first, into h11's buffer: the socket itself shows nothing waiting."""
+
+    def answer_with_a_stray_one_behind(server, connection, serial):
+        n = 0
+        while server.read_request(connection) is not None:
+            n += 1
+            mine = json.dumps({"login": f"user-of-connection-{serial}-request-{n}"}).encode()
+            stray = json.dumps({"login": "someone-else"}).encode()
+            connection.sendall(fault_servers.http_response(200, mine) + fault_servers.http_response(200, stray))
+
+    client = provider_http.ProviderClient(provider_http.tls_context({}))
+    with fault_servers.running(answer_with_a_stray_one_behind) as server:
+        first = client.send_raw("GET", server.url, timeout=2)
+        second = client.send_raw("GET", server.url, timeout=2)
+    client.close()
+
+    assert (first.status, json.loads(first.body)) == (200, {"login": "user-of-connection-1-request-1"})
+    assert (second.status, json.loads(second.body)) == (200, {"login": "user-of-connection-2-request-1"})
+    assert first.headers["content-length"] == str(len(first.body))
+    assert server.connections_accepted == 2

@@ -5,13 +5,18 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
+import grants
 import session_store
-from tests.function.conftest import SESSION_REDIRECT_URI, SessionBrowser
+from tests.function import fault_servers
+from tests.function.conftest import SESSION_REDIRECT_URI, SESSION_SITE, SessionBrowser, session_settings
 
-TOKEN_PATH = "/login/oauth/access_token"
+CORP_REDIRECT_URI = SESSION_SITE + "/callback/corp"
+CLAIM = b"SET refresh_claim = :claim"
+"""What a refresh claim's UpdateItem says, as it goes over the wire."""
 
 
 @pytest.fixture
@@ -22,8 +27,23 @@ def github_app(fake_provider, session_deploy):
     return provider
 
 
+@pytest.fixture
+def corp(fake_provider, deploy, session_table):
+    """An RFC 6749 provider (rotating refresh tokens, RFC 7009 revocation token by token) and a one-second budget."""
+    provider = fake_provider("rfc6749", redirect_uris=[CORP_REDIRECT_URI], access_token_ttl=3600)
+    deploy({"corp": provider}, session=session_settings({"corp": provider}, expose_access_token=True), timeout_seconds=1)
+    return provider
+
+
+def assert_error(reply, status, error):
+    assert reply.status == status, reply.body
+    assert reply.body["error"] == error
+    assert reply.headers["Content-Type"] == "application/json"
+
+
 def refresh_grants(provider) -> list[dict[str, str]]:
-    return [form for seen in provider.requests_to(TOKEN_PATH) if (form := seen.form())["grant_type"] == "refresh_token"]
+    token_path = urlsplit(provider.urls["token"]).path
+    return [form for seen in provider.requests_to(token_path) if (form := seen.form())["grant_type"] == "refresh_token"]
 
 
 def bearer_of_last_user_call(provider) -> str:
@@ -234,3 +254,84 @@ def test_a_claim_left_by_a_request_that_died_lapses(github_app, browser, session
 
     assert reply.status == 200
     assert len(refresh_grants(github_app)) == 1
+
+
+# -- the refresh races, one interleaving each ------------------------------------------
+
+
+def test_a_stale_read_finds_the_refresh_another_request_made_and_never_spends_the_rotated_token(
+    github_app, browser, invoke, sensitive, session_table, monkeypatch
+):
+    browser.sign_in(github_app)
+    make_due(session_table, browser)
+    other_tab = SessionBrowser(invoke, sensitive)
+    other_tab.cookies = dict(browser.cookies)
+    claims, others = [], []
+    real_claim = session_store.SessionStore.claim_refresh
+
+    def claim_after_another_request_refreshed(self, key, version, *args, **kwargs):
+        claims.append(version)
+        if len(claims) == 1:  # this request read version 1; before its claim, the other tab refreshes
+            others.append(other_tab.request("GET", "/api/session/token"))
+        return real_claim(self, key, version, *args, **kwargs)
+
+    monkeypatch.setattr(session_store.SessionStore, "claim_refresh", claim_after_another_request_refreshed)
+
+    reply = browser.request("GET", "/api/session/token")
+
+    (other,) = others
+    assert claims == [1, 1]  # the other tab claimed from version 1 first; this one's claim came after, stale
+    assert other.status == reply.status == 200, reply.body
+    assert reply.body["access_token"] == other.body["access_token"] == github_app.issued_access_tokens[-1]
+    assert len(refresh_grants(github_app)) == 1
+    item = session_table.only_item()
+    assert item["refresh_token"] == {"S": github_app.issued_refresh_tokens[-1]}
+    assert item["version"] == {"N": "2"}
+
+
+def test_tokens_refreshed_while_the_user_signs_out_are_revoked_and_never_stored(
+    corp, browser, invoke, sensitive, session_table, monkeypatch
+):
+    browser.sign_in(corp, redirect_uri=CORP_REDIRECT_URI, name="corp")
+    make_due(session_table, browser)
+    other_tab = SessionBrowser(invoke, sensitive)
+    other_tab.cookies = dict(browser.cookies)
+    signed_out = []
+    real_refresh = grants.refresh_tokens
+
+    def answered_while_the_user_signs_out(call, refresh_token):
+        tokens = real_refresh(call, refresh_token)
+        signed_out.append(other_tab.request("DELETE", "/api/session"))  # the answer is still on its way
+        time.sleep(1.1)  # and arrives after the refresh's whole one-second budget
+        return tokens
+
+    monkeypatch.setattr(grants, "refresh_tokens", answered_while_the_user_signs_out)
+
+    reply = browser.request("GET", "/api/session/token")
+
+    assert [r.status for r in signed_out] == [200]
+    assert_error(reply, 401, "not_signed_in")
+    assert len(refresh_grants(corp)) == 1
+    new_access, new_refresh = corp.issued_access_tokens[-1], corp.issued_refresh_tokens[-1]
+    assert new_access in corp.revoked_tokens
+    assert new_refresh in corp.revoked_tokens
+    assert corp.active_access_tokens() == []
+    assert session_table.items() == []  # no item came back with live tokens and no TTL
+
+
+def test_a_claim_applied_but_unanswered_is_never_sent_again(github_app, browser, session_table, dynamodb_server, monkeypatch):
+    import exchange
+
+    browser.sign_in(github_app)
+    make_due(session_table, browser)
+    lose_the_claims_answer = fault_servers.relay(dynamodb_server.endpoint, lambda request: CLAIM in request)
+    with fault_servers.running(lose_the_claims_answer) as table:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", table.url.removesuffix("/token"))
+        exchange.reset()
+
+        reply = browser.request("GET", "/api/session/token")
+
+    assert_error(reply, 503, "session_unavailable")
+    assert sum(CLAIM in request for request in table.requests) == 1
+    assert "refresh_claim" in session_table.only_item()  # it was applied: the next request waits for it to lapse
+    assert refresh_grants(github_app) == []

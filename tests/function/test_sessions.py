@@ -7,15 +7,18 @@ import logging
 import re
 import socket
 import time
+from types import SimpleNamespace
 
 import pytest
 
+from tests.function import fault_servers
 from tests.function.conftest import (
     SESSION_COOKIE,
     SESSION_REDIRECT_URI,
     SESSION_SITE,
     SPEC_HEADERS,
     SessionBrowser,
+    session_settings,
 )
 
 MAX_SECONDS = 30 * 24 * 3600
@@ -200,6 +203,28 @@ def test_an_unknown_or_malformed_cookie_is_not_signed_in_and_is_cleared(github, 
     assert reply.cookies == [f"{SESSION_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict"]
 
 
+def test_a_cookie_name_behind_a_unicode_space_is_not_the_session_cookie(github, browser):
+    browser.sign_in(github)
+    value = browser.cookies.pop(SESSION_COOKIE)
+    browser.cookies["\u2000" + SESSION_COOKIE] = value  # not a __Host- cookie: any subdomain could have set it
+
+    reply = browser.request("GET", "/api/session")
+
+    assert_error(reply, 401, "not_signed_in")
+    assert reply.cookies == []
+
+
+def test_spaces_and_tabs_around_the_cookie_name_are_trimmed_as_rfc_6265_says(github, browser):
+    browser.sign_in(github)
+    value = browser.cookies.pop(SESSION_COOKIE)
+    browser.cookies[" \t" + SESSION_COOKIE] = value
+
+    reply = browser.request("GET", "/api/session")
+
+    assert reply.status == 200
+    assert reply.body["provider"] == "github"
+
+
 def test_use_restarts_the_idle_limit(github, browser, session_table):
     browser.sign_in(github)
     an_hour_ago = int(time.time()) - 3600
@@ -221,6 +246,50 @@ def test_an_idle_session_ends(github, browser, session_table):
     assert_error(browser.request("GET", "/api/session"), 401, "not_signed_in")
     assert session_table.items() == []
     assert browser.cookie is None
+
+
+def frozen_clock(monkeypatch, at: int) -> None:
+    """The session code's clock stopped at ``at`` (everything else keeps real time)."""
+    import sessions
+
+    monkeypatch.setattr(sessions, "time", SimpleNamespace(time=lambda: float(at), monotonic=time.monotonic, sleep=time.sleep))
+
+
+def test_a_session_ends_at_the_exact_second_its_idle_limit_is_reached(github, browser, session_table, monkeypatch):
+    browser.sign_in(github)
+    now = int(time.time())
+    session_table.set_numbers(key_of(browser), last_seen_at=now - IDLE_SECONDS)
+    frozen_clock(monkeypatch, now)
+
+    assert_error(browser.request("GET", "/api/session"), 401, "not_signed_in")
+    assert session_table.items() == []
+
+
+def test_a_session_is_live_one_second_before_its_idle_limit(github, browser, session_table, monkeypatch):
+    browser.sign_in(github)
+    now = int(time.time())
+    session_table.set_numbers(key_of(browser), last_seen_at=now - IDLE_SECONDS + 1)
+    frozen_clock(monkeypatch, now)
+
+    reply = browser.request("GET", "/api/session")
+
+    assert reply.status == 200
+    assert reply.body["expiresAt"] == (now + IDLE_SECONDS) * 1000
+
+
+def test_use_near_the_absolute_limit_never_extends_the_session_past_it(github, browser, session_table):
+    browser.sign_in(github)
+    now = int(time.time())
+    created = now - MAX_SECONDS + 100  # 100 s of the absolute limit left, far less than the idle limit
+    session_table.set_numbers(key_of(browser), created_at=created, last_seen_at=now - 3600)
+
+    reply = browser.request("GET", "/api/session")
+
+    assert reply.status == 200
+    item = session_table.only_item()
+    assert int(item["last_seen_at"]["N"]) == pytest.approx(now, abs=5)
+    assert int(item["expires_at"]["N"]) == created + MAX_SECONDS  # the TTL
+    assert reply.body["expiresAt"] == (created + MAX_SECONDS) * 1000
 
 
 def test_a_session_ends_at_its_absolute_limit_however_busy(github, browser, session_table):
@@ -350,6 +419,16 @@ def test_a_request_with_another_origin_is_refused(github, browser):
     assert github.revoked_tokens == []
 
 
+def test_an_origin_that_only_starts_like_the_site_is_refused(github, browser):
+    browser.sign_in(github)
+
+    reply = browser.request("DELETE", "/api/session", origin=SESSION_SITE + ".evil.example")
+
+    assert_error(reply, 403, "csrf_rejected")
+    assert github.revoked_tokens == []
+    assert browser.request("GET", "/api/session").status == 200
+
+
 def test_a_cross_site_sign_in_spends_no_code(github, browser):
     code, verifier = github.authorize_pkce(SESSION_REDIRECT_URI)
     body = {"provider": "github", "code": code, "redirect_uri": SESSION_REDIRECT_URI, "code_verifier": verifier}
@@ -388,6 +467,8 @@ def test_configured_origins_limit_what_the_distribution_may_name(fake_provider, 
     assert browser.sign_in(provider).status == 200
     other = "https://other.example"
     assert_error(browser.request("GET", "/api/session", site_origin=other, origin=other), 403, "csrf_rejected")
+    near = SESSION_SITE + ".evil.example"
+    assert_error(browser.request("GET", "/api/session", site_origin=near, origin=near), 403, "csrf_rejected")
 
 
 # -- routes -----------------------------------------------------------------------------
@@ -448,6 +529,29 @@ def test_a_sign_in_that_cannot_be_stored_revokes_the_new_token(github, browser, 
     assert github.revoked_tokens == github.issued_access_tokens != []
 
 
+def test_a_sign_in_whose_session_write_stalls_past_the_deadline_still_revokes_its_token(
+    fake_provider, deploy, session_table, browser, monkeypatch
+):
+    import exchange
+
+    provider = fake_provider("github", redirect_uris=[SESSION_REDIRECT_URI])
+    deploy({"github": provider}, session=session_settings({"github": provider}), timeout_seconds=1)
+    with fault_servers.running(fault_servers.hang()) as stalling_table:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", stalling_table.url.removesuffix("/token"))
+        exchange.reset()
+        started = time.monotonic()
+
+        reply = browser.sign_in(provider)
+
+        stalled = time.monotonic() - started
+    assert stalled > 1, "the write outlasted the one-second provider budget"
+    assert_error(reply, 503, "session_unavailable")
+    assert reply.cookies == []
+    assert [b"PutItem" in request for request in stalling_table.requests] == [True]
+    assert provider.revoked_tokens == provider.issued_access_tokens != []
+    assert provider.active_access_tokens() == []
+
+
 def test_an_unreachable_table_is_503_within_its_time_bound(github, browser, monkeypatch):
     import exchange
 
@@ -476,6 +580,7 @@ def test_session_mode_without_aws_credentials_is_a_configuration_error_that_name
     assert [(r.status, r.body["error"]) for r in replies] == [(500, "server_error")] * 2
     errors = [r.getMessage() for r in sensitive.records() if r.levelno >= logging.ERROR and r.name == "oauth_exchange"]
     assert errors == [
-        "configuration invalid: session mode's DynamoDB client: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+        "configuration invalid: session mode's DynamoDB client: "
+        "the AWS credentials could not be loaded (Partial credentials found in env, missing: AWS_SECRET_ACCESS_KEY)"
     ]
 

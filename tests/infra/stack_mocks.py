@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import runpy
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,20 @@ class Deployment:
 
     def by_urn(self, urn: str) -> Resource:
         return next(r for r in self.resources if r.urn == urn)
+
+
+def function_config_text(deployment: Deployment) -> str:
+    """The function's configuration as deployed: the file in its zip that its environment names."""
+    from oauth_exchange.settings import FUNCTION_CONFIG_FILE_ENV  # not importable where run_as_pulumi loads this module
+
+    function = deployment.one("aws:lambda/function:Function").plain_inputs
+    name = function["environment"]["variables"][FUNCTION_CONFIG_FILE_ENV]
+    with zipfile.ZipFile(function["code"].path) as archive:
+        return archive.read(name).decode("utf-8")
+
+
+def function_config(deployment: Deployment) -> dict:
+    return json.loads(function_config_text(deployment))
 
 
 def is_secret(value: Any) -> bool:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 from oauth_config import parse_config
-from tests.infra.stack_mocks import Deployment
+from tests.infra.stack_mocks import Deployment, function_config_text
 
 ALLOW = {"orgs": ["Octo-Org"], "teams": ["octo-org/octo-team"]}
 
@@ -15,7 +15,7 @@ def test_allow_reaches_the_function_and_the_scope_it_needs_reaches_config_js(dep
     stack = deploy(providers={"github": {"clientId": "Iv1.0123456789", "allow": ALLOW}})
 
     variables = stack.one("aws:lambda/function:Function").plain_inputs["environment"]["variables"]
-    allow = parse_config(variables["OAUTH_CONFIG"], variables["OAUTH_CLIENT_SECRETS_ARN"]).providers["github"].allow
+    allow = parse_config(function_config_text(stack), variables["OAUTH_CLIENT_SECRETS_ARN"]).providers["github"].allow
     assert (allow.check, allow.url, allow.orgs, allow.teams) == ("github", "https://api.github.com", ("octo-org",), ("octo-org/octo-team",))
 
     objects = {o.plain_inputs["key"]: o.plain_inputs for o in stack.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}

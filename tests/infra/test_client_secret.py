@@ -57,7 +57,7 @@ def test_client_secret_is_in_no_plaintext_resource_input(dev: Deployment) -> Non
 
 def test_client_secret_is_not_in_the_function_environment(dev: Deployment) -> None:
     variables = dev.one("aws:lambda/function:Function").plain_inputs["environment"]["variables"]
-    assert set(variables) == {"OAUTH_CONFIG", "OAUTH_CLIENT_SECRETS_ARN"}
+    assert set(variables) == {"OAUTH_CONFIG_FILE", "OAUTH_CLIENT_SECRETS_ARN", "OAUTH_METRICS_NAMESPACE"}
     assert all(TEST_SECRET not in value for value in variables.values())
     assert variables["OAUTH_CLIENT_SECRETS_ARN"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:")
 

@@ -14,7 +14,9 @@ from oauth_exchange.cms_signing_key import CmsSigningKey
 from oauth_exchange.exchange_function import ExchangeFunction
 from oauth_exchange.settings import CMS_SIGNING_KEYS_ENTRY, ConfigError
 from oauth_exchange.static_site import StaticSite
+from oauth_exchange.monitoring import Monitoring
 from tests.infra.stack_mocks import (
+    function_config,
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
     TEST_SECRET,
@@ -31,13 +33,13 @@ COMPONENTS = {
     "oauth-exchange:index:CmsSigningKey": CmsSigningKey,
     "oauth-exchange:index:ExchangeFunction": ExchangeFunction,
     "oauth-exchange:index:StaticSite": StaticSite,
+    "oauth-exchange:index:Monitoring": Monitoring,
     "oauth-exchange:index:OAuthExchange": OAuthExchange,
 }
 
 
 def oauth_config(deployment: Deployment) -> dict:
-    function = deployment.one("aws:lambda/function:Function").plain_inputs
-    return json.loads(function["environment"]["variables"]["OAUTH_CONFIG"])
+    return function_config(deployment)
 
 
 def secret_document(deployment: Deployment) -> dict:

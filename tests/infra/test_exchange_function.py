@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from oauth_exchange.packaging import sha256_base64
-from tests.infra.stack_mocks import AUTONAME_SUFFIX, DISTRIBUTION_DOMAIN, TEST_CLIENT_ID, Deployment
+from tests.infra.stack_mocks import AUTONAME_SUFFIX, DISTRIBUTION_DOMAIN, TEST_CLIENT_ID, Deployment, function_config
 
 SITE_ORIGIN = f"https://{DISTRIBUTION_DOMAIN}"
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:oauth-client-secret-secret-AbCdEf"
@@ -41,7 +41,7 @@ def test_cors_allows_exactly_the_site_and_the_extra_origins(dev: Deployment) -> 
 
 def test_cors_and_the_function_agree_on_the_allowed_origins(dev: Deployment) -> None:
     cors = dev.one("aws:lambda/functionUrl:FunctionUrl").plain_inputs["cors"]
-    config = json.loads(_function(dev)["environment"]["variables"]["OAUTH_CONFIG"])
+    config = function_config(dev)
     assert config["allowed_origins"] == cors["allowOrigins"]
     assert config["providers"]["github"]["redirect_uris"] == [
         SITE_ORIGIN + "/callback/github",
@@ -99,12 +99,14 @@ def test_role_decrypts_only_through_secrets_manager_for_its_secret(dev: Deployme
     }
 
 
-def test_environment_holds_only_the_config_and_the_secret_arn(dev: Deployment) -> None:
+def test_environment_holds_only_the_config_file_name_the_secret_arn_and_the_metrics_namespace(dev: Deployment) -> None:
     variables = _function(dev)["environment"]["variables"]
     assert variables["OAUTH_CLIENT_SECRETS_ARN"] == SECRET_ARN
-    config = json.loads(variables["OAUTH_CONFIG"])
+    assert variables["OAUTH_CONFIG_FILE"] == "oauth_config.json"
+    config = function_config(dev)
     assert config["providers"]["github"]["client_id"] == TEST_CLIENT_ID
-    assert set(variables) == {"OAUTH_CONFIG", "OAUTH_CLIENT_SECRETS_ARN"}
+    assert variables["OAUTH_METRICS_NAMESPACE"] == "OAuthExchange/oauth-exchange/dev"
+    assert set(variables) == {"OAUTH_CONFIG_FILE", "OAUTH_CLIENT_SECRETS_ARN", "OAUTH_METRICS_NAMESPACE"}
 
 
 def test_runtime_is_python_3_13_or_newer_on_arm64(dev: Deployment) -> None:
@@ -126,11 +128,11 @@ def test_logs_are_json_in_a_log_group_with_retention(dev: Deployment, deploy: Ca
 
 
 def test_timeout_leaves_room_for_the_provider_calls(dev: Deployment, deploy: Callable[..., Deployment]) -> None:
-    http_timeout = json.loads(_function(dev)["environment"]["variables"]["OAUTH_CONFIG"])["timeout_seconds"]
+    http_timeout = function_config(dev)["timeout_seconds"]
     assert _function(dev)["timeout"] > 2 * http_timeout
-    slow = _function(deploy(timeoutSeconds=20))
-    assert json.loads(slow["environment"]["variables"]["OAUTH_CONFIG"])["timeout_seconds"] == 20
-    assert slow["timeout"] > 2 * 20
+    slow = deploy(timeoutSeconds=20)
+    assert function_config(slow)["timeout_seconds"] == 20
+    assert _function(slow)["timeout"] > 2 * 20
 
 
 def test_memory_comes_from_config(dev: Deployment, deploy: Callable[..., Deployment]) -> None:

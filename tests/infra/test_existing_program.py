@@ -11,6 +11,7 @@ import pytest
 from oauth_exchange.settings import config_js, load_settings
 from oauth_exchange.pulumi_errors import StackConfigError
 from tests.infra.stack_mocks import (
+    function_config,
     DISTRIBUTION_DOMAIN,
     FUNCTION_URL_ID,
     TEST_CLIENT_ID,
@@ -56,14 +57,13 @@ def test_the_programs_own_site_stays_its_own(existing: Deployment) -> None:
 def test_the_exchange_is_one_component_with_the_secret_and_the_function(existing: Deployment) -> None:
     auth = existing.one("oauth-exchange:index:OAuthExchange")
     children = {r.type for r in existing.resources if r.parent == auth.urn}
-    assert children == {"oauth-exchange:index:ClientSecret", "oauth-exchange:index:ExchangeFunction"}
+    assert children == {"oauth-exchange:index:ClientSecret", "oauth-exchange:index:ExchangeFunction", "oauth-exchange:index:Monitoring"}
 
 
 def test_the_function_serves_the_existing_distributions_origin_only(existing: Deployment) -> None:
     cors = existing.one("aws:lambda/functionUrl:FunctionUrl").plain_inputs["cors"]
     assert cors["allowOrigins"] == [APP_ORIGIN]
-    variables = existing.one("aws:lambda/function:Function").plain_inputs["environment"]["variables"]
-    config = json.loads(variables["OAUTH_CONFIG"])
+    config = function_config(existing)
     assert config["allowed_origins"] == [APP_ORIGIN]
     assert config["providers"]["github"]["client_id"] == TEST_CLIENT_ID
     assert config["providers"]["github"]["redirect_uris"] == [f"{APP_ORIGIN}/callback/github"]

@@ -20,6 +20,8 @@ from oauth_exchange.pulumi_errors import StackConfigError
 from oauth_exchange.stack_config import read_stack_config
 from oauth_exchange.stack_values import SECRETS_KEY, SITE_OBJECT_KEYS, known_keys
 from oauth_exchange.static_site import StaticSite
+from oauth_exchange.monitoring import Monitoring
+from oauth_exchange.monitoring_settings import MonitoringSettings
 from tests.infra.stack_mocks import SECRETS_KEY as SECRETS_KEY_FULL
 from tests.infra.stack_mocks import (
     DISTRIBUTION_DOMAIN,
@@ -38,12 +40,13 @@ COMPONENTS = {
     "oauth-exchange:index:ClientSecret": ClientSecret,
     "oauth-exchange:index:ExchangeFunction": ExchangeFunction,
     "oauth-exchange:index:StaticSite": StaticSite,
+    "oauth-exchange:index:Monitoring": Monitoring,
 }
 PROJECT_FILE = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
 DEV_STACK_FILE = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
 
 
-def test_the_program_is_one_oauth_exchange_composing_the_three_components(dev: Deployment) -> None:
+def test_the_program_is_one_oauth_exchange_composing_its_components(dev: Deployment) -> None:
     whole = dev.one("oauth-exchange:index:OAuthExchange")
     assert issubclass(OAuthExchange, pulumi.ComponentResource)
     assert whole.parent.endswith("::pulumi:pulumi:Stack::oauth-exchange-dev")
@@ -75,6 +78,8 @@ def test_outputs_say_where_everything_is(dev: Deployment) -> None:
         "distributionId": "E2QWRUHAPOMQZL",
         "distributionDomain": DISTRIBUTION_DOMAIN,
         "spaConfig": values["spaConfig"],
+        "dashboardUrl": "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/oauth-exchange-dev",
+        "alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:oauth-monitoring-alarms-20251129",
     }
     assert values["spaConfig"]["functionUrl"] == function_url.rstrip("/")
     assert [p["clientId"] for p in values["spaConfig"]["providers"]] == [TEST_CLIENT_ID]
@@ -107,7 +112,7 @@ def test_project_file_declares_every_key_the_program_reads() -> None:
 def test_project_file_defaults_are_the_settings_defaults() -> None:
     declared = PROJECT_FILE["config"]
     # Objects cannot be defaulted in Pulumi.yaml; an absent session is browser mode.
-    objects = {"providers", SECRETS_KEY, "cms", "session", *SITE_OBJECT_KEYS}
+    objects = {"providers", SECRETS_KEY, "cms", "session", "alarms", *SITE_OBJECT_KEYS}
     assert {key for key, entry in declared.items() if "default" not in entry} == objects
     providers = {"github": {"clientId": "x"}}
     pulumi.runtime.set_all_config(
@@ -118,6 +123,7 @@ def test_project_file_defaults_are_the_settings_defaults() -> None:
     read = read_stack_config()
     assert read.settings == load_settings({"providers": providers}, {"github"})
     assert read.site == SiteSettings()
+    assert read.monitoring == MonitoringSettings()
 
 
 def test_dev_stack_file_commits_no_secret() -> None:

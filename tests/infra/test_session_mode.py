@@ -12,7 +12,7 @@ import pytest
 
 from oauth_exchange.session_edge import CACHING_DISABLED_POLICY_ID, SPA_ROUTES_FUNCTION, VIEWER_ORIGIN_FUNCTION
 from oauth_exchange.settings import API_FORWARDED_HEADERS, SESSION_COOKIE, SITE_ORIGIN_HEADER, ConfigError
-from tests.infra.stack_mocks import ACCOUNT_ID, DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, Deployment
+from tests.infra.stack_mocks import ACCOUNT_ID, DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, Deployment, function_config
 
 SITE = f"https://{DISTRIBUTION_DOMAIN}"
 DISTRIBUTION_ARN = f"arn:aws:cloudfront::{ACCOUNT_ID}:distribution/{DISTRIBUTION_ID}"
@@ -144,7 +144,7 @@ def test_only_cloudfront_for_this_distribution_may_invoke_it(session):
 
 
 def test_the_function_learns_the_site_origin_per_request(session):
-    config = json.loads(function_env(session)["OAUTH_CONFIG"])
+    config = function_config(session)
     assert config["session"]["origins"] == []
     assert config["session"]["origin_header"] == SITE_ORIGIN_HEADER
     assert config["session"]["idle_seconds"] == 3600
@@ -252,10 +252,21 @@ def test_rate_limit_blocks_an_ip_over_the_limit_on_api_paths_at_the_edge(limited
     assert match["positionalConstraint"] == "STARTS_WITH"
     assert match["searchString"] == "/api/"
     assert match["fieldToMatch"] == {"uriPath": {}}
-    (provider,) = limited.of_type("pulumi:providers:aws")
-    assert provider.plain_inputs["region"] == "us-east-1"
-    assert acl_resource.provider.startswith(provider.urn)
+    assert acl["region"] == "us-east-1"
+    assert limited.of_type("pulumi:providers:aws") == []
+    assert acl_resource.provider == ""
     assert distribution(limited)["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+
+
+def test_the_web_acl_is_in_us_east_1_through_the_stacks_own_provider_whatever_its_region(deploy):
+    elsewhere = deploy(session=True, rateLimit=600, **{"aws:region": "eu-west-1"})
+
+    acl = elsewhere.one("aws:wafv2/webAcl:WebAcl")
+    assert acl.plain_inputs["region"] == "us-east-1"
+    assert acl.provider == ""
+    assert elsewhere.of_type("pulumi:providers:aws") == []
+    assert distribution(elsewhere)["webAclId"].startswith("arn:aws:wafv2:us-east-1:")
+    assert elsewhere.one("aws:lambda/function:Function").plain_inputs.get("region") is None
 
 
 @pytest.mark.parametrize(
@@ -276,7 +287,7 @@ def test_bad_session_config_stops_the_program_naming_the_key(deploy, overrides, 
 
 
 def test_the_lambda_timeout_leaves_room_for_a_refresh_before_the_proxied_call(session, dev):
-    http_timeout = json.loads(function_env(session)["OAUTH_CONFIG"])["timeout_seconds"]
+    http_timeout = function_config(session)["timeout_seconds"]
     timeout = session.one("aws:lambda/function:Function").plain_inputs["timeout"]
     assert timeout >= 3 * http_timeout + 10
     assert timeout > dev.one("aws:lambda/function:Function").plain_inputs["timeout"]

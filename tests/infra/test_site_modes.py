@@ -11,6 +11,7 @@ import pytest
 
 from oauth_exchange.settings import ConfigError
 from tests.infra.stack_mocks import (
+    function_config,
     CERTIFICATE_ID,
     CLOUDFRONT_ZONE_ID,
     DISTRIBUTION_DOMAIN,
@@ -32,7 +33,6 @@ SITE_TYPES = (
 )
 DOMAIN_TYPES = (
     "oauth-exchange:index:CustomDomain",
-    "pulumi:providers:aws",
     "aws:acm/certificate:Certificate",
     "aws:acm/certificateValidation:CertificateValidation",
     "aws:route53/record:Record",
@@ -52,20 +52,11 @@ def _cors_origins(deployment: Deployment) -> list[str]:
 
 
 def _function_config(deployment: Deployment) -> dict:
-    variables = deployment.one("aws:lambda/function:Function").plain_inputs["environment"]["variables"]
-    return json.loads(variables["OAUTH_CONFIG"])
+    return function_config(deployment)
 
 
 def _viewer_certificate(deployment: Deployment) -> dict:
     return deployment.one("aws:cloudfront/distribution:Distribution").plain_inputs["viewerCertificate"]
-
-
-def _provider_of(deployment: Deployment, resource_type: str) -> dict:
-    """The inputs of the explicit provider a resource was registered with."""
-    reference = deployment.one(resource_type).provider
-    assert reference, f"{resource_type} uses the default provider"
-    urn = reference.rsplit("::", 1)[0]
-    return deployment.by_urn(urn).plain_inputs
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +128,8 @@ def test_without_a_site_only_the_function_and_its_secret_are_deployed(deploy: Ca
         "allowedOrigins",
         "configJs",
         "connectSrc",
+        "dashboardUrl",
+        "alarmTopicArn",
     }
     assert outputs["allowedOrigins"] == ["https://app.example.com", "http://localhost:5173"]
     assert outputs["callbackUrls"] == {"github": config["providers"]["github"]["redirect_uris"]}
@@ -167,9 +160,14 @@ def test_custom_domain_with_a_zone_gets_a_validated_certificate_in_us_east_1(
     certificate = deployment.one("aws:acm/certificate:Certificate")
     assert certificate.plain_inputs["domainName"] == DOMAIN
     assert certificate.plain_inputs["validationMethod"] == "DNS"
-    assert _provider_of(deployment, "aws:acm/certificate:Certificate")["region"] == "us-east-1"
-    assert _provider_of(deployment, "aws:acm/certificateValidation:CertificateValidation")["region"] == "us-east-1"
-    assert deployment.one("aws:lambda/function:Function").provider == ""
+    assert certificate.plain_inputs["region"] == "us-east-1"
+    validation = deployment.one("aws:acm/certificateValidation:CertificateValidation")
+    assert validation.plain_inputs["region"] == "us-east-1"
+    assert _viewer_certificate(deployment)["acmCertificateArn"].startswith("arn:aws:acm:us-east-1:")
+    # The stack's own provider, with its credentials, assumed roles and default tags: no second one.
+    assert deployment.of_type("pulumi:providers:aws") == []
+    assert (certificate.provider, validation.provider) == ("", "")
+    assert "region" not in deployment.one("aws:lambda/function:Function").plain_inputs
 
     records = {r.plain_inputs["type"]: r.plain_inputs for r in deployment.of_type("aws:route53/record:Record")}
     assert set(records) == {"CNAME", "A", "AAAA"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -160,12 +161,22 @@ def test_index_html_pins_connect_src_to_the_exact_function_url(dev: Deployment) 
 def test_hsts_no_referrer_nosniff_and_no_framing(dev: Deployment) -> None:
     headers = _security_headers(dev)
     hsts = headers["strictTransportSecurity"]
-    assert hsts["accessControlMaxAgeSec"] >= 31536000
-    assert hsts["includeSubdomains"] is True
+    assert hsts["accessControlMaxAgeSec"] == 31536000
+    assert hsts["includeSubdomains"] is False  # the site's host only: on an apex domain it would be every name
     assert hsts["override"] is True
     assert headers["referrerPolicy"] == {"referrerPolicy": "no-referrer", "override": True}
     assert headers["contentTypeOptions"] == {"override": True}
     assert headers["frameOptions"] == {"frameOption": "DENY", "override": True}
+
+
+def test_hsts_for_every_subdomain_when_the_stack_opts_in(deploy: Callable[..., Deployment]) -> None:
+    deployment = deploy(hstsIncludeSubdomains="true", customDomain={"domain": "example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"})
+
+    hsts = _security_headers(deployment)["strictTransportSecurity"]
+
+    assert hsts["includeSubdomains"] is True
+    assert hsts["accessControlMaxAgeSec"] == 63072000
+    assert not hsts.get("preload")
 
 
 def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> None:
@@ -173,7 +184,7 @@ def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> N
     on_disk = {
         path.relative_to(ROOT / "site").as_posix()
         for path in (ROOT / "site").rglob("*")
-        if path.is_file() and not path.name.startswith(".") and path.name != "config.js"
+        if path.is_file() and not path.name.startswith(".") and path.name not in ("config.js", "oauth.d.ts", "package.json")
     }
     assert on_disk <= set(objects)
     assert set(objects) == on_disk | {"config.js"}
@@ -181,6 +192,14 @@ def test_every_site_file_is_uploaded_with_its_content_type(dev: Deployment) -> N
         assert obj["contentType"] == content_type(Path(key)), key
         assert obj["bucket"] == BUCKET
     assert objects["index.html"]["contentType"] == "text/html; charset=utf-8"
+
+
+def test_the_npm_package_files_are_not_published(dev: Deployment) -> None:
+    objects = _objects(dev)
+    assert (ROOT / "site" / "oauth.d.ts").is_file() and (ROOT / "site" / "package.json").is_file()
+    assert "oauth.d.ts" not in objects
+    assert "package.json" not in objects
+    assert "oauth.js" in objects
 
 
 def test_config_js_names_the_function_url_and_is_never_cached(dev: Deployment) -> None:
@@ -214,10 +233,12 @@ def test_content_types(name: str, expected: str) -> None:
     assert content_type(Path(name)) == expected
 
 
-def test_local_config_js_and_hidden_files_are_not_uploaded(tmp_path: Path) -> None:
+def test_local_config_js_hidden_and_npm_package_files_are_not_uploaded(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<html><head></head></html>")
     (tmp_path / "config.js").write_text("export default {}")
     (tmp_path / ".DS_Store").write_text("")
+    (tmp_path / "oauth.d.ts").write_text("export {};")
+    (tmp_path / "package.json").write_text("{}")
     (tmp_path / "img").mkdir()
     (tmp_path / "img" / "a.png").write_bytes(b"\x89PNG")
     assert [key for key, _ in site_files(tmp_path)] == ["img/a.png", "index.html"]

@@ -41,7 +41,7 @@ def test_the_function_serves_exactly_the_cms_admin_origin_and_redirects_to_its_o
     assert f"redirect_uri={stack.function_origin}/callback/github".replace(":", "%3A").replace("/", "%2F") in answer.headers["location"]
     assert stack.cms_callback_url in stack.provider.redirect_uris
     assert stack.cms_site.origin in stack.provider.allowed_origins
-    config = json.loads(stack._function_environment()["OAUTH_CONFIG"])
+    config = json.loads(stack.function_config_path.read_text())
     assert config["cms"]["origins"] == [stack.cms_site.origin]
     assert config["cms"]["callback_origin"] == stack.function_origin
 

@@ -81,6 +81,8 @@ def test_a_wrong_client_secret_is_told_apart_from_the_right_one(stack, capsys, o
     assert failed == {"client secret (github)"}
     verdict = line_for(lines, "client secret (github)")
     assert "server_misconfigured" in verdict and "pulumi config set --secret --path 'clientSecrets.github'" in verdict
+    assert lines[lines.index(verdict) + 1] == "      what to do: docs/runbook.md#server-misconfigured"
+    assert sum("what to do:" in line for line in lines) == 1
     assert lines[-1] == "5 passed, 1 failed"
 
     code, lines = smoke(capsys, "--outputs", str(outputs_file))
@@ -99,7 +101,11 @@ def test_by_default_it_reads_pulumi_stack_output(stack, tmp_path):
         encoding="utf-8",
     )
     fake_pulumi.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "OAUTH_EXCHANGE_VENV": str(tmp_path / "venv"),  # its own environment, not the one the tests run in
+    }
     result = subprocess.run([str(SMOKE), "--stack", "dev"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.splitlines()[-1] == "6 passed, 0 failed"

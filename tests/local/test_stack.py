@@ -125,6 +125,33 @@ def test_site_files_are_served_with_their_content_type_and_the_security_headers(
     assert_site_headers(stack, response)
 
 
+@pytest.mark.parametrize("name", ["oauth.d.ts", "package.json"])
+def test_the_npm_package_files_are_not_served_the_app_is(stack, client, name):
+    assert (SITE / name).is_file()
+
+    response = client.get(stack.site_url + name)
+
+    assert response.status_code == 200  # what the distribution answers for a key the bucket does not hold
+    assert response.content != (SITE / name).read_bytes()
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<!doctype html>" in response.text.lower()
+    assert_site_headers(stack, response)
+
+
+def test_the_site_sends_hsts_for_its_own_host_only_by_default(stack, client):
+    response = client.get(stack.site_url)
+
+    assert response.headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_the_site_sends_hsts_for_every_subdomain_when_the_stack_opts_in(client):
+    with LocalStack(config={"hstsIncludeSubdomains": True}) as opted_in:
+        response = client.get(opted_in.site_url + "app.js")
+
+    assert response.status_code == 200
+    assert response.headers["strict-transport-security"] == "max-age=63072000; includeSubDomains"
+
+
 def test_the_site_refuses_other_methods_with_its_headers(stack, client):
     response = client.post(stack.site_url + "index.html", content=b"x")
     assert response.status_code == 405

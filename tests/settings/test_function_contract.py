@@ -3,8 +3,16 @@
 import pytest
 
 from oauth_exchange.presets import PRESETS
-from oauth_exchange.settings import function_config_json, load_settings
-from oauth_config import parse_config
+from oauth_exchange.settings import (
+    API_FORWARDED_HEADERS,
+    EDGE_SECRET_HEADER,
+    EDGE_SECRETS_ENTRY,
+    FUNCTION_CONFIG_FILE_ENV,
+    function_config_json,
+    load_settings,
+)
+import edge_check
+from oauth_config import CONFIG_FILE_ENV, parse_config
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oauth-exchange-AbCdEf"
 SITE = "https://d1234.cloudfront.net"
@@ -50,3 +58,17 @@ def test_custom_provider_settings_reach_the_function_unchanged():
     assert config.timeout_seconds == 2.5
     assert config.secret_cache_seconds == 60
     assert corp.redirect_uris == {SITE + "/auth/done/corp"}
+
+
+def test_session_mode_deploys_the_edge_check_the_function_enforces():
+    settings = load_settings({"providers": {"github": {"clientId": "app-id"}}, "session": True}, {"github"})
+    session = parse_config(function_config_json(settings, None), ARN, "sessions").session
+
+    assert session is not None
+    assert session.edge_header == EDGE_SECRET_HEADER
+    assert EDGE_SECRETS_ENTRY == edge_check.EDGE_SECRETS
+    assert EDGE_SECRET_HEADER not in API_FORWARDED_HEADERS, "a viewer must never be able to send it through"
+
+
+def test_the_program_and_the_function_name_the_config_file_alike():
+    assert FUNCTION_CONFIG_FILE_ENV == CONFIG_FILE_ENV

@@ -279,7 +279,32 @@ def test_a_region_that_is_not_one_is_refused():
 
 def test_security_headers_cover_hsts_referrer_nosniff_and_framing():
     headers = site_security_headers(load_settings(github(), {"github"}), "https://f.example")
-    assert headers["Strict-Transport-Security"].startswith("max-age=63072000")
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("value", [None, False, "false", "False"])
+def test_hsts_covers_the_sites_own_host_only_unless_asked(value):
+    settings = load_settings({**github(), "hstsIncludeSubdomains": value}, {"github"})
+
+    hsts = site_security_headers(settings, "https://f.example")["Strict-Transport-Security"]
+
+    assert hsts == "max-age=31536000"
+    assert "includesubdomains" not in hsts.lower()
+
+
+@pytest.mark.parametrize("value", [True, "true", "TRUE"])
+def test_hsts_include_subdomains_is_opt_in_with_the_preload_lists_two_years(value):
+    settings = load_settings({**github(), "hstsIncludeSubdomains": value}, {"github"})
+
+    hsts = site_security_headers(settings, "https://f.example")["Strict-Transport-Security"]
+
+    assert hsts == "max-age=63072000; includeSubDomains"
+
+
+@pytest.mark.parametrize("value", ["yes", 1, "on", ["true"]])
+def test_hsts_include_subdomains_takes_true_or_false_only(value):
+    with pytest.raises(ConfigError, match=r"^oauth-exchange:hstsIncludeSubdomains: must be true or false$"):
+        load_settings({**github(), "hstsIncludeSubdomains": value}, {"github"})

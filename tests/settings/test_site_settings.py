@@ -113,6 +113,12 @@ def test_site_options_without_a_site_are_refused_naming_them(key: str, value: An
         _site(settings=settings, deploySite=False, **{key: value})
 
 
+def test_hsts_for_subdomains_without_a_site_is_refused_naming_it() -> None:
+    settings = _settings(extraOrigins=["https://app.example.com"], hstsIncludeSubdomains=True)
+    with pytest.raises(ConfigError, match=r"^oauth-exchange:hstsIncludeSubdomains: applies to the site this stack deploys"):
+        _site(settings=settings, deploySite=False)
+
+
 def test_deploy_site_must_be_a_boolean() -> None:
     with pytest.raises(ConfigError, match=r"^oauth-exchange:deploySite: must be true or false"):
         _site(deploySite="nope")
