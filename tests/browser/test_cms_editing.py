@@ -3,8 +3,8 @@
 The admin page is served by the local stack (``--cms sveltia``, ...); the
 fake GitHub answers the REST and GraphQL calls each CMS makes to list, open
 and save an entry, and keeps the commit it saves: Sveltia CMS saves with
-GraphQL's ``createCommitOnBranch``, Static CMS with the Git Database REST API
-(blob, tree, commit, then the branch moved).
+GraphQL's ``createCommitOnBranch``, Decap CMS and Static CMS (a fork of it)
+with the Git Database REST API (blob, tree, commit, then the branch moved).
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def _save_sveltia(page: Page) -> None:
     page.get_by_role("button", name="Save", exact=True).click()
 
 
+def _save_decap(page: Page) -> None:
+    page.get_by_role("button", name="Publish", exact=True).click()
+    page.get_by_text("Publish now", exact=True).click()
+
+
 def _save_static(page: Page) -> None:
     page.get_by_role("button", name="publish options dropdown").click()
     page.get_by_role("menuitem", name="Publish now").click()
@@ -42,6 +47,11 @@ class Cms:
 
 
 CMSS = {
+    "decap": Cms(
+        re.compile(r"Login with GitHub"),
+        _save_decap,
+        lambda seen: (seen.method, seen.path) == ("PATCH", "/repos/octocat/website/git/refs/heads/main"),
+    ),
     "sveltia": Cms(
         re.compile(r"^Sign In with .GitHub.$"),  # Sveltia wraps the name in bidi isolates
         _save_sveltia,
