@@ -1,6 +1,6 @@
 """Benchmark of the exchange function against local fake GitHub providers (not a test).
 
-    python3 bench/function_bench.py [--exchanges N] [--cold-runs N]
+    python3 bench/function_bench.py [--exchanges N] [--cold-runs N] [--baseline REV]
 
 Everything is measured side by side in one run, over loopback, against two
 fake GitHubs: one on plain HTTP and one on HTTPS with a certificate from a
@@ -24,7 +24,9 @@ it through ``SSL_CERT_FILE`` and trusts nothing else).
   the real one does;
 * the size of the deployment zip (``oauth_exchange.packaging.build_archive``);
 * the warm HTTPS exchange's CPU with the request line's metrics on vs off
-  (``metrics_overhead``), the line encoded as Lambda's JSON log format does.
+  (``metrics_overhead``), the line encoded as Lambda's JSON log format does,
+  and with ``--baseline REV`` vs ``function/`` as it was at that git revision,
+  loaded beside today's in the same process (``baseline``), interleaved.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ import httpx  # noqa: E402
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
+import baseline  # noqa: E402
 import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
 import metrics_overhead  # noqa: E402
 from oauth_exchange.packaging import build_archive  # noqa: E402
@@ -382,6 +385,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--exchanges", type=int, default=500, help="warm exchanges measured each way, per scheme")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters for the cold start")
+    parser.add_argument("--baseline", help="a git revision whose function/ the warm HTTPS exchange's CPU is compared with")
     options = parser.parse_args()
 
     # Lambda writes every log line somewhere; so does the benchmark, just not to the screen.
@@ -406,10 +410,14 @@ def main() -> None:
             import exchange
             import handler
 
+            older = None if options.baseline is None else baseline.load(baseline.extract(options.baseline, scratch_dir), FUNCTION_DIR)
             latency = warm_latency(targets, handler, options.exchanges)
             https = plain[1]
             metrics_cpu = metrics_overhead.compare(
-                lambda: functools.partial(https.exchange_via_handler, handler, https.handler_event()), exchange, options.exchanges
+                lambda through: functools.partial(https.exchange_via_handler, through, https.handler_event()),
+                handler,
+                options.exchanges,
+                older,
             )
             connections = {target.name: connections_per_100(target, handler, exchange) for target in targets}
             cold = cold_starts(
@@ -427,7 +435,8 @@ def main() -> None:
 
     print_table(options, latency, connections, cold, size)
     print()
-    _print_rows(["metric", "value", "target"], [list(row) for row in metrics_overhead.rows("warm HTTPS exchange", metrics_cpu)])
+    metrics_rows = metrics_overhead.rows("warm HTTPS exchange", metrics_cpu, options.baseline)
+    _print_rows(["metric", "value", "target"], [list(row) for row in metrics_rows])
     print(f"(zip: {archive.path.name}; Python {sys.version.split()[0]}; {os.cpu_count()} CPUs shared with other work)")
 
 

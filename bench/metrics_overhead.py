@@ -1,16 +1,20 @@
-"""Metrics on vs off for one warm call, interleaved: the request line's EMF members, as Lambda would write them.
+"""Metrics on vs off, and vs an older function, for one warm call, interleaved: the request line as Lambda would write it.
 
 Shared by ``function_bench.py`` (the warm exchange) and ``session_bench.py``
 (the proxied call). The request line goes through a formatter that does what
 Lambda's JSON log format does (``local.lambda_runtime.LambdaJsonFormatter``:
 every ``extra`` field JSON-encoded) into /dev/null, so the CPU of building
 and encoding the metrics is counted, not just of building them. Each round
-runs the call once with the container's metrics namespace and once without,
-taking turns to go first.
+runs the call once with the container's metrics namespace, once without and,
+given a ``baseline.Baseline`` (``--baseline REV``), once through the function
+as it was at that revision, in the same process: the issue's target is
+metrics on against the function before the metrics work. The states take
+turns to go first, in every order.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import statistics
@@ -19,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from baseline import Baseline
 from local.lambda_runtime import LambdaJsonFormatter
 
 WARMUP = 20
@@ -50,24 +55,34 @@ def lambda_json_log(function_logger: logging.Logger) -> Iterator[list[int]]:
         sink.close()
 
 
-def compare(prepare: Callable[[], Callable[[], None]], exchange: Any, rounds: int) -> dict[str, list[float]]:
-    """Thread CPU seconds of the call ``prepare()`` returns, with metrics on and off, and the line's bytes each way.
+def compare(
+    prepare: Callable[[Any], Callable[[], None]], handler: Any, rounds: int, baseline: Baseline | None = None
+) -> dict[str, list[float]]:
+    """Thread CPU seconds of the call ``prepare(handler module)`` returns, per state, and the line's bytes each way.
 
-    ``prepare`` runs before the clock starts (a fresh code for an exchange).
+    ``prepare`` runs before the clock starts (a fresh code for an exchange);
+    the call it returns checks the answer. States: ``on``, ``off`` and, with a
+    baseline, ``baseline``.
     """
-    container = exchange._container  # the warm container; a reset would drop its connections
+    container = handler.exchange._container  # the warm container; a reset would drop its connections
     namespace = container.metrics_namespace
     assert namespace, "the benchmark's function environment sets a metrics namespace"
-    samples: dict[str, list[float]] = {"on": [], "off": [], "on_bytes": [], "off_bytes": []}
-    with lambda_json_log(exchange.log) as sizes:
+    states = ("on", "off", *(("baseline",) if baseline is not None else ()))
+    # Every order in turn, so each state follows each other one as often: the call before leaves the caches
+    # to whoever comes next, and another function's code (the baseline's) leaves them colder.
+    orders = list(itertools.permutations(states))
+    samples: dict[str, list[float]] = {name: [] for state in states for name in (state, f"{state}_bytes")}
+    with lambda_json_log(handler.exchange.log) as sizes:
         for round_number in range(rounds + WARMUP):
-            order = ("on", "off") if round_number % 2 else ("off", "on")
-            for state in order:
-                container.metrics_namespace = namespace if state == "on" else ""
-                call = prepare()
-                cpu = time.thread_time()
-                call()
-                spent = time.thread_time() - cpu
+            for state in orders[round_number % len(orders)]:
+                written = len(sizes)
+                if state == "baseline" and baseline is not None:
+                    with baseline.active():
+                        spent = _thread_cpu(prepare(baseline.handler))
+                else:
+                    container.metrics_namespace = namespace if state == "on" else ""
+                    spent = _thread_cpu(prepare(handler))
+                assert len(sizes) == written + 1, f"{state}: {len(sizes) - written} log lines for one request"
                 if round_number >= WARMUP:
                     samples[state].append(spent)
                     samples[f"{state}_bytes"].append(sizes[-1])
@@ -75,18 +90,36 @@ def compare(prepare: Callable[[], Callable[[], None]], exchange: Any, rounds: in
     return samples
 
 
-def rows(label: str, samples: dict[str, list[float]]) -> list[tuple[str, str, str]]:
-    """Table rows: CPU p50 on / off and their ratio, and the line's size each way."""
-    on, off = statistics.median(samples["on"]), statistics.median(samples["off"])
-    ratio = on / off
-    per_round = statistics.median(a / b for a, b in zip(samples["on"], samples["off"], strict=True))
+def _thread_cpu(call: Callable[[], None]) -> float:
+    cpu = time.thread_time()
+    call()
+    return time.thread_time() - cpu
+
+
+def rows(label: str, samples: dict[str, list[float]], revision: str | None = None) -> list[tuple[str, str, str]]:
+    """Table rows: CPU p50 on / off and their ratio, on / the baseline at ``revision`` likewise, the line's size each way.
+
+    Off / the baseline is what changed in the call besides the metrics since that revision.
+    """
+    found = _ratio_rows(label, samples, "on", "off", "metrics on / off")
+    states = ("on", "off")
+    if revision:
+        found += _ratio_rows(label, samples, "on", "baseline", f"metrics on / at {revision}")
+        found += _ratio_rows(label, samples, "off", "baseline", f"metrics off / at {revision}", target="(the rest of the change)")
+        states += ("baseline",)
+    sizes = " / ".join(f"{statistics.median(samples[f'{state}_bytes']):.0f}" for state in states)
+    found.append((f"request line bytes, metrics on / off{f' / at {revision}' if revision else ''}", sizes, ""))
+    return found
+
+
+def _ratio_rows(
+    label: str, samples: dict[str, list[float]], state: str, against: str, named: str, target: str = "<= 1.02"
+) -> list[tuple[str, str, str]]:
+    mine, other = statistics.median(samples[state]), statistics.median(samples[against])
+    ratio = mine / other
+    per_round = statistics.median(a / b for a, b in zip(samples[state], samples[against], strict=True))
     return [
-        (f"{label} thread CPU p50, metrics on / off", f"{on * 1000:.3f} / {off * 1000:.3f} ms", ""),
-        (f"{label} CPU ratio metrics on / off", f"{ratio:.3f} ({(ratio - 1) * 100:+.1f} %)", "<= 1.02"),
-        ("  median of per-round ratios (each round back to back)", f"{per_round:.3f} ({(per_round - 1) * 100:+.1f} %)", "<= 1.02"),
-        (
-            "request line bytes, metrics on / off",
-            f"{statistics.median(samples['on_bytes']):.0f} / {statistics.median(samples['off_bytes']):.0f}",
-            "",
-        ),
+        (f"{label} thread CPU p50, {named}", f"{mine * 1000:.3f} / {other * 1000:.3f} ms", ""),
+        (f"{label} CPU ratio {named}", f"{ratio:.3f} ({(ratio - 1) * 100:+.1f} %)", target),
+        ("  median of per-round ratios (each round back to back)", f"{per_round:.3f} ({(per_round - 1) * 100:+.1f} %)", target),
     ]

@@ -29,7 +29,9 @@ Side by side in one run, over loopback:
   with ``--baseline REV``, beside session mode with ``function/`` as it was at
   that git revision (interleaved);
 * the proxied call's CPU with the request line's metrics on vs off
-  (``metrics_overhead``, against the keep-alive stand-in);
+  (``metrics_overhead``, against the keep-alive stand-in) and, with
+  ``--baseline REV``, vs ``function/`` at that revision loaded beside today's
+  in the worker (``baseline``), interleaved;
 * with ``--profile N``: where the handler's own CPU goes, from cProfile over
   N proxied calls (DynamoDB kept alive), the functions with the most own time;
 * the deployment zip, built twice from nothing: its size, and whether the two
@@ -53,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -64,6 +67,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "infra"), str(FUNCTION_DIR)]
 import httpx  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
+import baseline  # noqa: E402
 import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
 import metrics_overhead  # noqa: E402
 from oauth_exchange.settings import CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER  # noqa: E402
@@ -276,9 +280,20 @@ def worker() -> None:
     exchange.reset()
     kept_alive = warm_calls(handler, *arguments)
     proxied = event("GET", "/api/proxy/github/user", cookie=job["cookie"])
-    with_metrics = metrics_overhead.compare(lambda: functools.partial(handler.handler, proxied, None), exchange, job["calls"])
+    older = None if job["baseline"] is None else baseline.load(Path(job["baseline"]), FUNCTION_DIR)
+    with_metrics = metrics_overhead.compare(functools.partial(proxied_call, proxied), handler, job["calls"], older)
     profile = profile_handler(handler, job["cookie"], job["profile"]) if job["profile"] else None
     print(json.dumps({"moto": through_moto, "kept_alive": kept_alive, "metrics": with_metrics, "profile": profile}))
+
+
+def proxied_call(proxied: dict[str, Any], through: Any) -> Callable[[], None]:
+    """The proxied call through a handler module, its answer checked."""
+
+    def call() -> None:
+        answer = through.handler(proxied, None)
+        assert answer["statusCode"] == 200, answer
+
+    return call
 
 
 def profile_handler(handler: Any, cookie: str, calls: int) -> dict[str, Any]:
@@ -391,16 +406,16 @@ def connections_per_100(provider: FakeProvider, handler: Any, exchange: Any, coo
 
 
 def cold_starts(
-    provider: FakeProvider, session_env: dict[str, str], browser_env: dict[str, str], runs: int, baseline: Path | None
+    provider: FakeProvider, session_env: dict[str, str], browser_env: dict[str, str], runs: int, older: Path | None
 ) -> dict[str, list[float]]:
     """Fresh interpreters, the modes interleaved (and session mode with the baseline's function/): import and first-request seconds."""
-    modes = ["session", "browser"] + (["baseline"] if baseline is not None else [])
+    modes = ["session", "browser"] + (["baseline"] if older is not None else [])
     figures: dict[str, list[float]] = {f"{mode}_{step}": [] for mode in modes for step in ("import", "import_cpu", "first")}
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "OAUTH_"))}
     for _ in range(runs):
         for mode in modes:
             env, first_event = (browser_env, token_event(provider)) if mode == "browser" else (session_env, sign_in_event(provider))
-            function_dir = baseline if mode == "baseline" else FUNCTION_DIR
+            function_dir = older if mode == "baseline" and older is not None else FUNCTION_DIR
             result = subprocess.run(
                 [sys.executable, "-c", COLD_START_SCRIPT, json.dumps(first_event)],
                 env={**base, **env, "PYTHONPATH": str(function_dir), "PYTHONDONTWRITEBYTECODE": "1"},
@@ -413,13 +428,6 @@ def cold_starts(
             for step in ("import", "import_cpu", "first"):
                 figures[f"{mode}_{step}"].append(measured[step])
     return figures
-
-
-def baseline_function(revision: str, into: Path) -> Path:
-    """``function/`` as it was at a git revision, for the cold-start comparison."""
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "function"], capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    return into / "function"
 
 
 def zip_figures() -> tuple[int, bool]:
@@ -436,7 +444,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=500, help="warm proxied calls measured each way")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per mode")
-    parser.add_argument("--baseline", help="a git revision whose function/ session mode's cold start is compared with")
+    parser.add_argument("--baseline", help="a git revision whose function/ session mode's cold start and the proxied call's CPU are compared with")
     parser.add_argument("--profile", type=int, default=0, help="proxied calls to profile (0: none)")
     parser.add_argument("--no-zip", action="store_true", help="skip building the deployment zip twice")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -446,7 +454,7 @@ def main() -> None:
         return
     logging.basicConfig(stream=open(os.devnull, "w"), level=logging.WARNING)  # noqa: SIM115
     scratch = tempfile.TemporaryDirectory()
-    baseline = baseline_function(options.baseline, Path(scratch.name)) if options.baseline else None
+    older = baseline.extract(options.baseline, Path(scratch.name)) if options.baseline else None
 
     store = SecretsStore()
     provider = FakeProvider("github", client_secret="bench-client-secret", redirect_uris=[REDIRECT_URI, BROWSER_REDIRECT_URI]).start()
@@ -473,10 +481,11 @@ def main() -> None:
             "calls": options.calls,
             "stand_in": f"http://127.0.0.1:{stand_in.server_address[1]}",
             "profile": options.profile,
+            "baseline": None if older is None else str(older),
         }
         samples, kept_alive, metrics_cpu, profile = measure_warm(session_env, job)
         stand_in.shutdown()
-        cold = cold_starts(provider, session_env, browser_env, options.cold_runs, baseline)
+        cold = cold_starts(provider, session_env, browser_env, options.cold_runs, older)
     finally:
         provider.stop()
         store.stop()
@@ -528,9 +537,9 @@ def main() -> None:
         ("cold start, session mode (import + POST /api/session)", f"{cold_session * ms:.0f} ms", ""),
         ("cold start, browser mode (import + POST /token)", f"{cold_browser * ms:.0f} ms", ""),
         ("cold start ratio session / browser", f"{cold_session / cold_browser:.2f}", "<= 1.30"),
-        *metrics_overhead.rows("proxied call (kept alive)", metrics_cpu),
+        *metrics_overhead.rows("proxied call (kept alive)", metrics_cpu, options.baseline),
     ]
-    if baseline is not None:
+    if older is not None:
         rows += [
             (f"session init (import) now / at {options.baseline}", f"{median['session_import'] * ms:.0f} / {median['baseline_import'] * ms:.0f} ms", f"{(median['session_import'] - median['baseline_import']) * ms:+.0f} ms (<= +30)"),
             (f"  its CPU (process time) now / at {options.baseline}", f"{median['session_import_cpu'] * ms:.0f} / {median['baseline_import_cpu'] * ms:.0f} ms", f"{(median['session_import_cpu'] - median['baseline_import_cpu']) * ms:+.0f} ms"),
