@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "infra"))  # this checkout's oauth_exchange, not a
 import pulumi  # noqa: E402
 
 from oauth_exchange import OAuthExchange, OAuthExchangeArgs, read_stack_config  # noqa: E402
-from oauth_exchange.settings import CMS_AUTH_ENDPOINT  # noqa: E402
+from oauth_exchange.cms_endpoints import CMS_AUTH_ENDPOINT  # noqa: E402
 
 stack_config = read_stack_config()
 exchange = OAuthExchange(

@@ -70,7 +70,7 @@ from botocore.config import Config  # noqa: E402
 import baseline  # noqa: E402
 import metrics  # noqa: E402 - function/metrics.py: names only, it imports nothing of the function's
 import metrics_overhead  # noqa: E402
-from oauth_exchange.settings import CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER  # noqa: E402
+from oauth_exchange.session_contract import CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER  # noqa: E402
 from local.fake_provider import FakeProvider  # noqa: E402
 from local.secrets_store import DUMMY_CREDENTIALS, REGION, SecretsStore  # noqa: E402
 

@@ -29,7 +29,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from oauth_exchange.settings import AllowList, ConfigError, allowed_origins, check_origin, cms_origins, redirect_uris
+from oauth_exchange.cms_endpoints import cms_origins
+from oauth_exchange.origins import allowed_origins, redirect_uris
+from oauth_exchange.settings import AllowList, ConfigError, check_origin
 from oauth_exchange.site_settings import SiteSettings
 from oauth_exchange.stack_values import load_stack_values
 from local.console import console

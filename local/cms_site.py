@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 from urllib.parse import unquote, urlsplit
 
-from oauth_exchange.settings import CMS_AUTH_ENDPOINT
+from oauth_exchange.cms_endpoints import CMS_AUTH_ENDPOINT
 from oauth_exchange.site_files import content_type
 from local.cms_bundles import Bundle
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog

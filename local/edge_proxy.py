@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import httpx
 
 from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY, OriginRequestPolicy
-from oauth_exchange.settings import CONTENT_SHA256_HEADER, SITE_ORIGIN_HEADER
+from oauth_exchange.session_contract import CONTENT_SHA256_HEADER, SITE_ORIGIN_HEADER
 
 SIGNATURE_HEADER = "x-local-oac-signature"
 """What the emulator checks in place of SigV4."""

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from oauth_exchange.settings import FunctionUrlCors, Settings, function_url_cors
+from oauth_exchange.origins import FunctionUrlCors, function_url_cors
+from oauth_exchange.settings import Settings
 from local.edge_proxy import SIGNATURE_HEADER
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog
 

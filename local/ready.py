@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from oauth_exchange.settings import allowed_origins
+from oauth_exchange.origins import allowed_origins
 
 from local.secrets_store import REGION
 from local.stack import LocalStack

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from oauth_exchange.settings import CMS_SIGNING_KEYS_ENTRY
+from oauth_exchange.secrets_document import CMS_SIGNING_KEYS_ENTRY
 from local.secrets_store import client, secret_variable
 
 

@@ -21,29 +21,25 @@ from pathlib import Path
 from typing import Any
 
 from oauth_exchange.monitoring_plan import function_metrics, metrics_namespace
-from oauth_exchange.settings import (
-    API_PATH,
-    CMS_AUTH_ENDPOINT,
-    EDGE_SECRET_HEADER,
+from oauth_exchange.cms_endpoints import CMS_AUTH_ENDPOINT, cms_base_url, cms_callback_urls, cms_origins
+from oauth_exchange.function_config import (
     FUNCTION_CONFIG_FILE,
     FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
+    function_config_json,
+)
+from oauth_exchange.origins import allowed_origins, callback_urls, redirect_uris
+from oauth_exchange.secrets_document import client_secrets_json
+from oauth_exchange.session_contract import (
+    API_PATH,
+    EDGE_SECRET_HEADER,
     SESSION_KEY_ATTRIBUTE,
     SESSION_TABLE_ENV,
     SESSION_TTL_ATTRIBUTE,
-    Settings,
-    allowed_origins,
-    callback_urls,
-    client_secrets_json,
-    cms_base_url,
-    cms_callback_urls,
-    cms_origins,
-    function_config_json,
-    load_settings,
-    redirect_uris,
-    spa_config,
 )
+from oauth_exchange.settings import Settings, load_settings
+from oauth_exchange.spa_config import spa_config
 from local import cms_bundles
 from local.cms_site import CmsAdminSite
 from local.containers import ContainerPool

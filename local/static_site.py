@@ -15,7 +15,10 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from oauth_exchange.site_files import CONTENT_TYPES, cache_control, content_type, is_published
-from oauth_exchange.settings import API_PATH, Settings, config_js, render_index_html, site_security_headers
+from oauth_exchange.session_contract import API_PATH
+from oauth_exchange.settings import Settings
+from oauth_exchange.site_headers import site_security_headers
+from oauth_exchange.spa_config import config_js, render_index_html
 from local import metrics_counters
 from local.edge_proxy import EdgeProxy
 from local.http_server import LoopbackServer, LoopbackService, QuietHandler, RequestLog

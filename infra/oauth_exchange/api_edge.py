@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oauth_exchange.settings import API_FORWARDED_HEADERS, SESSION_COOKIE
+from oauth_exchange.session_contract import API_FORWARDED_HEADERS, SESSION_COOKIE
 
 MAX_POLICY_HEADERS = 10
 """CloudFront's quota of headers in one origin request policy (adjustable only by a quota increase)."""

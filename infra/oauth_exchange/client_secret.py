@@ -10,7 +10,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from oauth_exchange.settings import Settings, client_secrets_json
+from oauth_exchange.secrets_document import client_secrets_json
+from oauth_exchange.settings import Settings
 from oauth_exchange.stack_config import Target
 
 KEY_ADMIN_ACTIONS = [

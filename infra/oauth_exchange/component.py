@@ -31,18 +31,11 @@ from oauth_exchange.packaging import Archive, PackagingError, build_archive
 from oauth_exchange.rate_limit import RateLimit, RateLimitArgs
 from oauth_exchange.session_edge import SessionEdge, SessionEdgeArgs
 from oauth_exchange.session_table import SessionTable, SessionTableArgs
-from oauth_exchange.settings import (
-    API_PATH,
-    ConfigError,
-    Settings,
-    allowed_origins,
-    callback_urls,
-    check_origin,
-    cms_base_url,
-    cms_callback_urls,
-    config_js,
-    spa_config,
-)
+from oauth_exchange.cms_endpoints import cms_base_url, cms_callback_urls
+from oauth_exchange.origins import allowed_origins, callback_urls
+from oauth_exchange.session_contract import API_PATH
+from oauth_exchange.settings import ConfigError, Settings, check_origin
+from oauth_exchange.spa_config import config_js, spa_config
 from oauth_exchange.site_settings import SiteSettings, connect_sources
 from oauth_exchange.pulumi_errors import argument_path, reported
 from oauth_exchange.stack_config import Target, deployment_target

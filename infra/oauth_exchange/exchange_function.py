@@ -10,16 +10,16 @@ import pulumi_aws as aws
 from oauth_exchange.monitoring_plan import function_metrics
 from oauth_exchange.packaging import PYTHON_VERSION, Archive, with_files
 from oauth_exchange.pulumi_errors import required
-from oauth_exchange.settings import (
+from oauth_exchange.function_config import (
     FUNCTION_CONFIG_FILE,
     FUNCTION_CONFIG_FILE_ENV,
     FUNCTION_LOG_FORMAT,
     FUNCTION_LOG_LEVEL,
-    Settings,
     function_config_json,
-    function_url_cors,
-    SESSION_TABLE_ENV,
 )
+from oauth_exchange.origins import function_url_cors
+from oauth_exchange.session_contract import SESSION_TABLE_ENV
+from oauth_exchange.settings import Settings
 from oauth_exchange.stack_config import Target
 
 RUNTIME = f"python{PYTHON_VERSION}"

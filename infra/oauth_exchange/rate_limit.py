@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from oauth_exchange.settings import API_PATH
+from oauth_exchange.session_contract import API_PATH
 
 EDGE_REGION = "us-east-1"
 EVALUATION_WINDOW_SECONDS = 300

@@ -30,7 +30,8 @@ import pulumi_aws as aws
 
 from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY
 from oauth_exchange.exchange_function import function_url_permissions
-from oauth_exchange.settings import API_METHODS, API_PATH, EDGE_SECRET_HEADER, SITE_ORIGIN_HEADER, Settings
+from oauth_exchange.session_contract import API_METHODS, API_PATH, EDGE_SECRET_HEADER, SITE_ORIGIN_HEADER
+from oauth_exchange.settings import Settings
 
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 """AWS's managed CachingDisabled cache policy."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from oauth_exchange.settings import SESSION_KEY_ATTRIBUTE, SESSION_TTL_ATTRIBUTE
+from oauth_exchange.session_contract import SESSION_KEY_ATTRIBUTE, SESSION_TTL_ATTRIBUTE
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,26 @@
-"""Stack settings: the one place where stack config becomes what every part needs.
+"""Stack settings: what a stack may say, validated into one model, and its refusals.
 
 Plain Python with no Pulumi import, so the Pulumi program and the local stack
-compute allowed origins, redirect URIs, the function's ``OAUTH_CONFIG``, the
-SPA's ``config.js`` and the site's Content-Security-Policy the same way.
+read a stack's config through the same parser; what is computed from the
+model lives in modules named for it (``origins``, ``function_config``,
+``spa_config``, ``site_headers``, ``cms_endpoints``, ``secrets_document``).
 Every error names the config key that is wrong.
 """
 
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import re
 import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from html import escape as escape_html
 from typing import Any
 from urllib.parse import urlsplit
 
 from oauth_exchange.presets import PRESETS, Preset
+from oauth_exchange.session_contract import API_METHODS
+
 
 NAMESPACE = "oauth-exchange"
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -54,6 +55,7 @@ _PROVIDER_KEYS = frozenset(
 _UNSAFE_URL_CHARACTERS = frozenset("\"'<>`\\^{}|;,")
 _DNS_NAME = re.compile(r"(?=.{1,253}\Z)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
 _UNSAFE_LABEL_CHARACTERS = frozenset("\"'<>`\\")
+HSTS_KEY = "hstsIncludeSubdomains"
 
 
 class ConfigError(ValueError):
@@ -149,16 +151,24 @@ class Settings:
         raise KeyError(name)
 
 
-CMS_AUTH_ENDPOINT = "auth"
-"""The CMSs' ``auth_endpoint``: the function serves ``GET /auth``."""
-CMS_CALLBACK_PREFIX = "/callback"
-"""The function's CMS callbacks: ``<function origin>/callback/<provider>``."""
-CMS_SIGNING_KEYS_ENTRY = "_cms_signing_keys"
-"""The secrets document's entry for the CMS cookie signing keys (current first); never a provider name."""
 CMS_DEFAULT_SCOPES: dict[str, tuple[str, ...]] = {"github": ("repo", "user"), "gitlab": ("api",)}
 """What Decap, Sveltia and Static CMS ask for: GitHub ``repo`` (Sveltia adds ``user``), GitLab ``api``."""
 _CMS_SCOPE = re.compile(r"[\x21\x23-\x2b\x2d-\x5b\x5d-\x7e]+")
 _CMS_KEYS = frozenset({"origins", "providers", "includeSiteOrigin", "signingKeyVersion"})
+LAMBDA_INIT_SECONDS = 10
+"""Lambda's limit on a cold start's init phase, which a function URL call waits for before the handler runs."""
+EDGE_NETWORK_SECONDS = 2
+"""Room for CloudFront's connection and the answer's transfer, on top of the function's own worst case."""
+MAX_ORIGIN_READ_TIMEOUT = 60
+"""CloudFront's origin response timeout without a quota increase (1-60 s; default 30 s)."""
+DEFAULT_IDLE_MINUTES = 8 * 60
+DEFAULT_MAX_HOURS = 30 * 24
+MAX_SESSION_HOURS = 4380
+"""Six months: a GitHub App's refresh token lives that long; a session cannot outlive it."""
+RATE_LIMIT_RANGE = (10, 2_000_000_000)
+"""What AWS WAF accepts for a rate-based rule's limit (requests per evaluation window)."""
+_SESSION_KEYS = frozenset({"idleMinutes", "maxHours", "exposeAccessToken", "edgeSecretVersion"})
+_API_PATH_PREFIX = re.compile(r"/|(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+/?")
 
 
 @dataclass(frozen=True)
@@ -261,11 +271,6 @@ def check_origin(key: str, value: Any) -> str:
     host = parts.netloc.rsplit(":", 1)[0] if port is not None else parts.netloc
     netloc = host.lower() if port in (None, default_port) else f"{host.lower()}:{port}"
     return f"{parts.scheme}://{netloc}"
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def _bool(key: str, value: Any, default: bool) -> bool:
@@ -468,25 +473,110 @@ def _email(value: str) -> str | None:
     return f"{local}@{domain}"
 
 
-def access_policy_config(provider: Provider) -> dict[str, Any] | None:
-    """The provider's ``allow`` as the function checks it (``OAUTH_CONFIG.providers.<name>.allow``); None: anyone."""
-    allow = provider.allow
-    if not allow.restricts:
+@dataclass(frozen=True)
+class ApiPath:
+    """One entry of a provider's ``apiPaths``: methods and a path prefix under ``apiBaseUrl``."""
+
+    methods: tuple[str, ...]
+    prefix: str
+    """Matches itself and what lies below it by whole segments: ``/user`` matches ``/user`` and ``/user/repos``, never ``/users``."""
+
+    def text(self) -> str:
+        return f"{','.join(self.methods)} {self.prefix}"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """``oauth-exchange:session``: how long a cookie session lives, and whether the SPA may see the access token."""
+
+    idle_minutes: int = DEFAULT_IDLE_MINUTES
+    max_hours: int = DEFAULT_MAX_HOURS
+    expose_access_token: bool = False
+    edge_secret_version: int = 1
+    """Bump to rotate the edge header's secret; the previous value stays accepted until the next bump."""
+
+
+def _api_base_url(key: str, value: Any) -> str:
+    url = check_url(key, value)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment:
+        raise ConfigError(key, f"{url!r} must be a base URL without a query or fragment, e.g. https://api.github.com")
+    return url.rstrip("/")
+
+
+def _api_paths(key: str, value: Any, api_base_url: str | None, userinfo_url: str | None) -> tuple[ApiPath, ...]:
+    """The proxy allow-list; by default only the user-info path, when it lies under ``apiBaseUrl``."""
+    if value is None:
+        if api_base_url is None or userinfo_url is None or not userinfo_url.startswith(api_base_url + "/"):
+            return ()
+        return (ApiPath(("GET",), urlsplit(userinfo_url).path[len(urlsplit(api_base_url).path) :]),)
+    if api_base_url is None:
+        raise ConfigError(key, "needs apiBaseUrl: the allowed paths are relative to it")
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(key, 'must be a list like ["GET /user", "GET,POST /repos/"]')
+    return tuple(_api_path(f"{key}[{index}]", item) for index, item in enumerate(value))
+
+
+def _api_path(key: str, value: Any) -> ApiPath:
+    rule = 'must be "<METHOD>[,<METHOD>...] <path prefix>", e.g. "GET /user" or "GET,POST /repos/"'
+    if not isinstance(value, str) or len(value.split()) != 2:
+        raise ConfigError(key, rule)
+    methods_text, prefix = value.split()
+    methods = tuple(dict.fromkeys(m.strip().upper() for m in methods_text.split(",")))
+    unknown = [m for m in methods if m not in API_METHODS]
+    if not methods or unknown:
+        raise ConfigError(key, f"methods must be among {', '.join(API_METHODS)}")
+    if not _API_PATH_PREFIX.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
+        raise ConfigError(key, f"{prefix!r} is not a plain path prefix starting with / (no ., .., // or %-escapes)")
+    return ApiPath(methods, prefix)
+
+
+def _session(value: Any) -> SessionSettings | None:
+    """``session``: absent or false is browser mode; true or an object turns session mode on."""
+    if value is None or value is False or (isinstance(value, str) and value.lower() in ("", "false")):
         return None
-    config: dict[str, Any] = {"check": provider.access_check}
-    if provider.access_check == "github":
-        config["api_url"] = provider.api_base_url
-    else:
-        config["userinfo_url"] = provider.oidc_userinfo_url
-    lists = {
-        "users": allow.users,
-        "orgs": allow.orgs,
-        "teams": allow.teams,
-        "emails": allow.emails,
-        "email_domains": allow.email_domains,
-    }
-    config.update({name: list(items) for name, items in lists.items() if items})
-    return config
+    if value is True or (isinstance(value, str) and value.lower() == "true"):
+        return SessionSettings()
+    if not isinstance(value, Mapping):
+        raise ConfigError("session", "must be true, false or an object like {idleMinutes: 480, maxHours: 720}")
+    if not value:
+        raise ConfigError("session", "is empty; for session mode with the defaults set it to true")
+    unknown = sorted(set(value) - _SESSION_KEYS)
+    if unknown:
+        raise ConfigError(f"session.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_SESSION_KEYS))}")
+    max_hours = _number("session.maxHours", value.get("maxHours"), DEFAULT_MAX_HOURS, 1, MAX_SESSION_HOURS)
+    idle = _number("session.idleMinutes", value.get("idleMinutes"), min(DEFAULT_IDLE_MINUTES, max_hours * 60), 5, max_hours * 60)
+    return SessionSettings(
+        idle_minutes=idle,
+        max_hours=max_hours,
+        expose_access_token=_bool("session.exposeAccessToken", value.get("exposeAccessToken"), False),
+        edge_secret_version=_number("session.edgeSecretVersion", value.get("edgeSecretVersion"), 1, 1, 1_000_000),
+    )
+
+
+def _fits_origin_timeout(timeout_seconds: float, session: SessionSettings) -> None:
+    """Session mode: CloudFront must outwait the function, and it waits at most ``MAX_ORIGIN_READ_TIMEOUT``."""
+    needed = Settings(providers=(), timeout_seconds=timeout_seconds, session=session).api_origin_read_timeout_seconds
+    if needed > MAX_ORIGIN_READ_TIMEOUT:
+        largest = max(
+            t for t in range(1, 31)
+            if Settings(providers=(), timeout_seconds=t, session=session).api_origin_read_timeout_seconds <= MAX_ORIGIN_READ_TIMEOUT
+        )
+        raise ConfigError(
+            "timeoutSeconds",
+            f"in session mode must be at most {largest}: the function's worst case ({needed} s with a cold start) "
+            f"must stay below CloudFront's {MAX_ORIGIN_READ_TIMEOUT} s origin response timeout",
+        )
+
+
+def _rate_limit(value: Any, session: SessionSettings | None) -> int | None:
+    if value is None or value == "":
+        return None
+    low, high = RATE_LIMIT_RANGE
+    limit = _number("rateLimit", value, 0, low, high)
+    if session is None:
+        raise ConfigError("rateLimit", "limits /api/* at the edge, which exists only in session mode; set session too")
+    return limit
 
 
 def _cms_settings(value: Any, providers: tuple[Provider, ...]) -> CmsSettings | None:
@@ -603,487 +693,3 @@ def load_settings(values: Mapping[str, Any], secret_names: Collection[str]) -> S
         rate_limit=_rate_limit(values.get("rateLimit"), session),
         hsts_include_subdomains=_bool(HSTS_KEY, values.get(HSTS_KEY), False),
     )
-
-
-def allowed_origins(settings: Settings, site_origin: str | None) -> list[str]:
-    """The SPA origins the function serves: the site itself (None when the stack deploys no site), then the extra ones."""
-    site = [] if site_origin is None else [check_origin("site origin", site_origin)]
-    return list(dict.fromkeys([*site, *settings.extra_origins]))
-
-
-@dataclass(frozen=True)
-class FunctionUrlCors:
-    """The function URL's CORS configuration: the deployed one and the local emulator's."""
-
-    allow_origins: tuple[str, ...]
-    allow_methods: tuple[str, ...] = ("POST",)
-    allow_headers: tuple[str, ...] = ("content-type",)
-    max_age: int = 86400
-    allow_credentials: bool = False
-
-
-def function_url_cors(settings: Settings, site_origin: str) -> FunctionUrlCors:
-    """Exactly the SPA's origins may read the function's answers; no cookies, POST only."""
-    return FunctionUrlCors(allow_origins=tuple(allowed_origins(settings, site_origin)))
-
-
-def callback_path(settings: Settings, provider: Provider) -> str:
-    """The path a provider redirects back to; one per provider, so a callback always names its provider."""
-    return f"{settings.callback_path}/{provider.name}"
-
-
-def redirect_uris(settings: Settings, site_origin: str | None, provider: Provider) -> list[str]:
-    """The provider's callback URL on each allowed origin: register these at that provider (RFC 9700 §4.4)."""
-    path = callback_path(settings, provider)
-    return [origin + path for origin in allowed_origins(settings, site_origin)]
-
-
-def callback_urls(settings: Settings, site_origin: str) -> dict[str, list[str]]:
-    """Per provider, the URLs to register at it (a stack output)."""
-    return {p.name: redirect_uris(settings, site_origin, p) for p in settings.providers}
-
-
-def client_secrets_json(
-    settings: Settings, secrets: Mapping[str, Any], cms_signing_keys: str | None = None, edge_secrets: str | None = None
-) -> str:
-    """The Secrets Manager ``SecretString``: ``{"<provider>": "<client secret>"}``, plus the CMS signing keys and edge secrets."""
-    for provider in settings.providers:
-        value = secrets.get(provider.name)
-        if not isinstance(value, str) or not value.strip():
-            raise ConfigError(f"clientSecrets.{provider.name}", "must be a non-empty string")
-    document = {p.name: secrets[p.name] for p in settings.providers}
-    if cms_signing_keys is not None:
-        document[CMS_SIGNING_KEYS_ENTRY] = cms_signing_keys
-    if edge_secrets is not None:
-        document[EDGE_SECRETS_ENTRY] = edge_secrets
-    return json.dumps(document, sort_keys=True)
-
-
-def function_config(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> dict[str, Any]:
-    """The exchange function's ``OAUTH_CONFIG`` (docs/configuration.md).
-
-    ``function_origin``: the function's own origin when known in advance (the
-    local stack); on AWS the function takes it from the request's domain.
-    """
-    config = {
-        **cms_function_config(settings, site_origin, function_origin),
-        "providers": {
-            p.name: {
-                "client_id": p.client_id,
-                "token_url": p.token_url,
-                "token_auth": p.token_auth,
-                "revoke_url": p.revoke_url,
-                "revoke_style": p.revoke_style,
-                "refresh": p.refresh,
-                "pkce": p.pkce,
-                "redirect_uris": redirect_uris(settings, site_origin, p),
-                **_allow_entry(p),
-            }
-            for p in settings.providers
-        },
-        "allowed_origins": allowed_origins(settings, site_origin),
-        "timeout_seconds": settings.timeout_seconds,
-        "secret_cache_seconds": settings.secret_cache_seconds,
-    }
-    if settings.session is not None:
-        config["session"] = session_function_config(settings, site_origin)
-    return config
-
-
-def _allow_entry(provider: Provider) -> dict[str, Any]:
-    policy = access_policy_config(provider)
-    return {} if policy is None else {"allow": policy}
-
-
-FUNCTION_LOG_FORMAT = "JSON"
-FUNCTION_LOG_LEVEL = "INFO"
-"""How the function logs on Lambda (and so in the local stack): JSON records, INFO and up."""
-
-
-FUNCTION_CONFIG_FILE = "oauth_config.json"
-"""Where the function's configuration travels: a file at the root of its zip, not an environment variable.
-
-Lambda caps a function's whole environment at 4 KB, and access policies of
-hundreds of entries (an org's contributor list) are a real need.
-"""
-FUNCTION_CONFIG_FILE_ENV = "OAUTH_CONFIG_FILE"
-"""Names that file; a relative name is read from the function's task root (``LAMBDA_TASK_ROOT``)."""
-
-
-def function_config_json(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> str:
-    return json.dumps(function_config(settings, site_origin, function_origin), sort_keys=True, separators=(",", ":"))
-
-
-def cms_origins(settings: Settings, site_origin: str) -> list[str]:
-    """The CMS admin pages' origins: the only places a CMS sign-in is ever handed to."""
-    cms = settings.cms
-    if cms is None:
-        return []
-    site = [check_origin("site origin", site_origin)] if cms.include_site_origin else []
-    return list(dict.fromkeys([*cms.origins, *site]))
-
-
-def cms_function_config(settings: Settings, site_origin: str, function_origin: str | None = None) -> dict[str, Any]:
-    """``OAUTH_CONFIG.cms``, only when CMS mode is on: without it the function has no CMS routes."""
-    cms = settings.cms
-    if cms is None:
-        return {}
-    return {
-        "cms": {
-            "origins": cms_origins(settings, site_origin),
-            "providers": {
-                p.name: {
-                    "authorize_url": settings.provider(p.name).authorize_url,
-                    "scopes": list(p.scopes),
-                    "required_scopes": _policy_scopes(settings.provider(p.name), p.scopes),
-                }
-                for p in cms.providers
-            },
-            "callback_origin": None if function_origin is None else check_origin("function origin", function_origin),
-        }
-    }
-
-
-def _policy_scopes(provider: Provider, granted: tuple[str, ...]) -> list[str]:
-    """The scopes the provider's access policy needs that the CMS scopes do not already grant."""
-    needed = access_policy_scopes(provider.allow, provider.access_check)
-    return [s for s in needed if not _scope_granted(s, granted)]
-
-
-def cms_base_url(function_url: str) -> str:
-    """The CMSs' ``base_url``: the function URL's origin, exactly (Decap compares it to message origins)."""
-    return _origin_of(check_url("function URL", function_url))
-
-
-def cms_callback_urls(settings: Settings, function_url: str) -> dict[str, str]:
-    """Per CMS provider, the callback URL to register at it (a stack output)."""
-    if settings.cms is None:
-        return {}
-    base = cms_base_url(function_url)
-    return {p.name: f"{base}{CMS_CALLBACK_PREFIX}/{p.name}" for p in settings.cms.providers}
-
-
-def spa_config(settings: Settings, function_url: str) -> dict[str, Any]:
-    """What the SPA needs to start a sign-in; nothing in it is secret."""
-    config: dict[str, Any] = {
-        "functionUrl": check_url("function URL", function_url).rstrip("/"),
-        "providers": [
-            {
-                "name": p.name,
-                "label": p.label,
-                "callbackPath": callback_path(settings, p),
-                "clientId": p.client_id,
-                "authorizeUrl": p.authorize_url,
-                "userInfoUrl": p.userinfo_url,
-                "scopes": list(p.scopes),
-                "pkce": p.pkce,
-                "refresh": p.refresh,
-                "revoke": p.revoke_url is not None,
-                "issuer": p.issuer,
-                "requireIss": p.require_iss,
-                "apiBaseUrl": p.api_base_url,
-            }
-            for p in settings.providers
-        ],
-    }
-    if settings.session is not None:
-        config["mode"] = "session"
-        config["session"] = {
-            "apiPath": API_PATH,
-            "csrfHeader": CSRF_HEADER_LABEL,
-            "exposeAccessToken": settings.session.expose_access_token,
-        }
-    return config
-
-
-def config_js(settings: Settings, function_url: str) -> str:
-    """The SPA's generated ``config.js``: an ES module the app imports."""
-    body = json.dumps(spa_config(settings, function_url), indent=2, sort_keys=True)
-    return (
-        "// Generated by oauth-exchange from the stack's settings; do not edit.\n"
-        f"export default Object.freeze({body});\n"
-    )
-
-
-def content_security_policy(settings: Settings, function_origin: str) -> str:
-    """The site's CSP: only itself, the function and the provider APIs the SPA calls."""
-    images = [o for p in settings.providers for o in p.image_origins]
-    directives = [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src " + " ".join(["'self'", "data:", *dict.fromkeys(images)]),
-        connect_policy(settings, function_origin),
-        "manifest-src 'self'",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-    return "; ".join(directives)
-
-
-HSTS_KEY = "hstsIncludeSubdomains"
-HSTS_MAX_AGE_SECONDS = 31536000
-"""One year: the site's own host only, which is all a stack can vouch for."""
-HSTS_SUBDOMAINS_MAX_AGE_SECONDS = 63072000
-"""Two years, what the HSTS preload list asks for, sent with ``includeSubDomains`` only when the stack opts in."""
-
-
-def strict_transport_security(settings: Settings) -> str:
-    """The site's HSTS header: its own host for a year, or every subdomain too when the stack asks.
-
-    On an apex custom domain ``includeSubDomains`` forces HTTPS on every name
-    under the user's domain, services the stack knows nothing of: opt-in.
-    """
-    if settings.hsts_include_subdomains:
-        return f"max-age={HSTS_SUBDOMAINS_MAX_AGE_SECONDS}; includeSubDomains"
-    return f"max-age={HSTS_MAX_AGE_SECONDS}"
-
-
-def site_security_headers(settings: Settings, function_origin: str) -> dict[str, str]:
-    """Headers every site response carries, on CloudFront and in the local stack alike."""
-    return {
-        "Content-Security-Policy": content_security_policy(settings, function_origin),
-        "Strict-Transport-Security": strict_transport_security(settings),
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "X-Frame-Options": "DENY",
-    }
-
-
-def connect_policy(settings: Settings, function_origin: str) -> str:
-    """A CSP that pins ``connect-src`` to the exact function URL.
-
-    On AWS the site's header CSP can only name the function URL's region
-    (``https://*.lambda-url.<region>.on.aws``): the function's CORS needs the
-    distribution's domain, so the distribution cannot also wait for the
-    function URL. This second policy, set in ``index.html``, is built after
-    both exist; browsers enforce every policy, so the intersection is exact.
-    """
-    if settings.session is not None:
-        # Session mode: the SPA talks only to /api/ on its own origin; provider APIs go through the proxy.
-        return "connect-src 'self'"
-    connect = [function_origin, *(_origin_of(p.userinfo_url) for p in settings.providers if p.userinfo_url)]
-    connect += [_origin_of(p.api_base_url) for p in settings.providers if p.api_base_url]
-    return "connect-src " + " ".join(["'self'", *dict.fromkeys(connect)])
-
-
-_HEAD_TAG = re.compile(r"<head(\s[^>]*)?>", re.IGNORECASE)
-
-
-def render_index_html(html: str, settings: Settings, function_origin: str) -> str:
-    """``index.html`` with the exact connect policy as the first element of ``<head>``."""
-    match = _HEAD_TAG.search(html)
-    if match is None:
-        raise ValueError("index.html has no <head> element")
-    # Validated settings hold nothing to escape; escaped anyway, for the double-quoted attribute.
-    policy = escape_html(connect_policy(settings, function_origin), quote=False).replace('"', "&quot;")
-    meta = f'\n    <meta http-equiv="Content-Security-Policy" content="{policy}">'
-    return html[: match.end()] + meta + html[match.end() :]
-
-
-def function_url_origin_pattern(region: str) -> str:
-    """Every function URL origin in a region: what the header CSP can name before the URL exists."""
-    if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", region):
-        raise ConfigError("aws:region", f"{region!r} is not an AWS region name")
-    return f"https://*.lambda-url.{region}.on.aws"
-
-
-# -- Session mode ----------------------------------------------------------------
-#
-# The function serves the SPA's own origin under API_PATH (a CloudFront
-# behaviour in front of the function URL), keeps the tokens in DynamoDB and
-# gives the browser only an HttpOnly cookie. These names are shared by the
-# distribution (what it forwards), the function (what it reads) and the local
-# stack (which plays the distribution).
-
-API_PATH = "/api"
-SESSION_COOKIE = "__Host-oauth-exchange"
-"""``__Host-``: the browser keeps it to this exact origin, path ``/``, HTTPS only."""
-CSRF_HEADER_LABEL = "X-OAuth-Exchange"
-CSRF_HEADER = CSRF_HEADER_LABEL.lower()
-"""Every ``/api/`` request carries it; another origin cannot send it without a CORS preflight, which ``/api/`` never answers."""
-SITE_ORIGIN_HEADER = "x-oauth-exchange-site-origin"
-"""Set by the distribution (a CloudFront Function on the viewer's ``Host``), replacing whatever the viewer sent."""
-CONTENT_SHA256_HEADER = "x-amz-content-sha256"
-"""What origin access control signs a body with: the SPA sends the SHA-256 of every body it sends."""
-SESSION_TABLE_ENV = "OAUTH_SESSION_TABLE"
-SESSION_KEY_ATTRIBUTE = "id"
-"""The table's partition key: the SHA-256 (hex) of the cookie value."""
-SESSION_TTL_ATTRIBUTE = "expires_at"
-"""Epoch seconds after which DynamoDB may delete the item (the function refuses it from then on anyway)."""
-API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
-API_FORWARDED_HEADERS = (
-    CSRF_HEADER,
-    SITE_ORIGIN_HEADER,
-    "origin",
-    "sec-fetch-site",
-    "content-type",
-    "accept",
-    "if-none-match",
-    "if-modified-since",
-    "x-github-api-version",
-    CONTENT_SHA256_HEADER,
-)
-"""The viewer headers the distribution passes to the function (plus the session cookie and the query).
-
-``x-amz-content-sha256`` must be among them: a whitelist origin request
-policy drops what it does not list, and OAC signs a body only with it.
-"""
-EDGE_SECRET_HEADER = "x-oauth-exchange-edge"
-"""An origin custom header the distribution adds to every ``/api/`` request: a secret only it and the function know."""
-EDGE_SECRETS_ENTRY = "_edge_secrets"
-"""The secrets document's entry for the edge header's values (current first); never a provider name."""
-LAMBDA_INIT_SECONDS = 10
-"""Lambda's limit on a cold start's init phase, which a function URL call waits for before the handler runs."""
-EDGE_NETWORK_SECONDS = 2
-"""Room for CloudFront's connection and the answer's transfer, on top of the function's own worst case."""
-MAX_ORIGIN_READ_TIMEOUT = 60
-"""CloudFront's origin response timeout without a quota increase (1-60 s; default 30 s)."""
-DEFAULT_IDLE_MINUTES = 8 * 60
-DEFAULT_MAX_HOURS = 30 * 24
-MAX_SESSION_HOURS = 4380
-"""Six months: a GitHub App's refresh token lives that long; a session cannot outlive it."""
-RATE_LIMIT_RANGE = (10, 2_000_000_000)
-"""What AWS WAF accepts for a rate-based rule's limit (requests per evaluation window)."""
-_SESSION_KEYS = frozenset({"idleMinutes", "maxHours", "exposeAccessToken", "edgeSecretVersion"})
-_API_PATH_PREFIX = re.compile(r"/|(/[A-Za-z0-9._~!$&'()*+,;=:@-]+)+/?")
-
-
-@dataclass(frozen=True)
-class ApiPath:
-    """One entry of a provider's ``apiPaths``: methods and a path prefix under ``apiBaseUrl``."""
-
-    methods: tuple[str, ...]
-    prefix: str
-    """Matches itself and what lies below it by whole segments: ``/user`` matches ``/user`` and ``/user/repos``, never ``/users``."""
-
-    def text(self) -> str:
-        return f"{','.join(self.methods)} {self.prefix}"
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    """``oauth-exchange:session``: how long a cookie session lives, and whether the SPA may see the access token."""
-
-    idle_minutes: int = DEFAULT_IDLE_MINUTES
-    max_hours: int = DEFAULT_MAX_HOURS
-    expose_access_token: bool = False
-    edge_secret_version: int = 1
-    """Bump to rotate the edge header's secret; the previous value stays accepted until the next bump."""
-
-
-def _api_base_url(key: str, value: Any) -> str:
-    url = check_url(key, value)
-    parts = urlsplit(url)
-    if parts.query or parts.fragment:
-        raise ConfigError(key, f"{url!r} must be a base URL without a query or fragment, e.g. https://api.github.com")
-    return url.rstrip("/")
-
-
-def _api_paths(key: str, value: Any, api_base_url: str | None, userinfo_url: str | None) -> tuple[ApiPath, ...]:
-    """The proxy allow-list; by default only the user-info path, when it lies under ``apiBaseUrl``."""
-    if value is None:
-        if api_base_url is None or userinfo_url is None or not userinfo_url.startswith(api_base_url + "/"):
-            return ()
-        return (ApiPath(("GET",), urlsplit(userinfo_url).path[len(urlsplit(api_base_url).path) :]),)
-    if api_base_url is None:
-        raise ConfigError(key, "needs apiBaseUrl: the allowed paths are relative to it")
-    if isinstance(value, str) or not isinstance(value, list | tuple):
-        raise ConfigError(key, 'must be a list like ["GET /user", "GET,POST /repos/"]')
-    return tuple(_api_path(f"{key}[{index}]", item) for index, item in enumerate(value))
-
-
-def _api_path(key: str, value: Any) -> ApiPath:
-    rule = 'must be "<METHOD>[,<METHOD>...] <path prefix>", e.g. "GET /user" or "GET,POST /repos/"'
-    if not isinstance(value, str) or len(value.split()) != 2:
-        raise ConfigError(key, rule)
-    methods_text, prefix = value.split()
-    methods = tuple(dict.fromkeys(m.strip().upper() for m in methods_text.split(",")))
-    unknown = [m for m in methods if m not in API_METHODS]
-    if not methods or unknown:
-        raise ConfigError(key, f"methods must be among {', '.join(API_METHODS)}")
-    if not _API_PATH_PREFIX.fullmatch(prefix) or any(part in (".", "..") for part in prefix.split("/")):
-        raise ConfigError(key, f"{prefix!r} is not a plain path prefix starting with / (no ., .., // or %-escapes)")
-    return ApiPath(methods, prefix)
-
-
-def _session(value: Any) -> SessionSettings | None:
-    """``session``: absent or false is browser mode; true or an object turns session mode on."""
-    if value is None or value is False or (isinstance(value, str) and value.lower() in ("", "false")):
-        return None
-    if value is True or (isinstance(value, str) and value.lower() == "true"):
-        return SessionSettings()
-    if not isinstance(value, Mapping):
-        raise ConfigError("session", "must be true, false or an object like {idleMinutes: 480, maxHours: 720}")
-    if not value:
-        raise ConfigError("session", "is empty; for session mode with the defaults set it to true")
-    unknown = sorted(set(value) - _SESSION_KEYS)
-    if unknown:
-        raise ConfigError(f"session.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_SESSION_KEYS))}")
-    max_hours = _number("session.maxHours", value.get("maxHours"), DEFAULT_MAX_HOURS, 1, MAX_SESSION_HOURS)
-    idle = _number("session.idleMinutes", value.get("idleMinutes"), min(DEFAULT_IDLE_MINUTES, max_hours * 60), 5, max_hours * 60)
-    return SessionSettings(
-        idle_minutes=idle,
-        max_hours=max_hours,
-        expose_access_token=_bool("session.exposeAccessToken", value.get("exposeAccessToken"), False),
-        edge_secret_version=_number("session.edgeSecretVersion", value.get("edgeSecretVersion"), 1, 1, 1_000_000),
-    )
-
-
-def _fits_origin_timeout(timeout_seconds: float, session: SessionSettings) -> None:
-    """Session mode: CloudFront must outwait the function, and it waits at most ``MAX_ORIGIN_READ_TIMEOUT``."""
-    needed = Settings(providers=(), timeout_seconds=timeout_seconds, session=session).api_origin_read_timeout_seconds
-    if needed > MAX_ORIGIN_READ_TIMEOUT:
-        largest = max(
-            t for t in range(1, 31)
-            if Settings(providers=(), timeout_seconds=t, session=session).api_origin_read_timeout_seconds <= MAX_ORIGIN_READ_TIMEOUT
-        )
-        raise ConfigError(
-            "timeoutSeconds",
-            f"in session mode must be at most {largest}: the function's worst case ({needed} s with a cold start) "
-            f"must stay below CloudFront's {MAX_ORIGIN_READ_TIMEOUT} s origin response timeout",
-        )
-
-
-def _rate_limit(value: Any, session: SessionSettings | None) -> int | None:
-    if value is None or value == "":
-        return None
-    low, high = RATE_LIMIT_RANGE
-    limit = _number("rateLimit", value, 0, low, high)
-    if session is None:
-        raise ConfigError("rateLimit", "limits /api/* at the edge, which exists only in session mode; set session too")
-    return limit
-
-
-def session_function_config(settings: Settings, site_origin: str | None) -> dict[str, Any]:
-    """``OAUTH_CONFIG.session``: what the function needs to serve ``/api/``.
-
-    ``origins`` lists the site origins the function accepts in the
-    distribution's ``SITE_ORIGIN_HEADER``; empty means the one the
-    distribution names (on AWS without a custom domain the distribution's
-    own domain cannot be known before it exists, and only it can invoke the
-    function URL). Redirect URIs are that origin plus each provider's
-    callback path.
-    """
-    assert settings.session is not None
-    return {
-        "cookie_name": SESSION_COOKIE,
-        "csrf_header": CSRF_HEADER,
-        "origin_header": SITE_ORIGIN_HEADER,
-        "edge_header": EDGE_SECRET_HEADER,
-        "origins": [] if site_origin is None else [check_origin("site origin", site_origin)],
-        "idle_seconds": settings.session.idle_minutes * 60,
-        "max_seconds": settings.session.max_hours * 3600,
-        "expose_access_token": settings.session.expose_access_token,
-        "providers": {
-            p.name: {
-                "callback_path": callback_path(settings, p),
-                "userinfo_url": p.userinfo_url,
-                "api_base_url": p.api_base_url,
-                "api_paths": [{"methods": list(a.methods), "prefix": a.prefix} for a in p.api_paths],
-            }
-            for p in settings.providers
-        },
-    }
-

@@ -1,6 +1,6 @@
 """The site, the stack's way: which SPA is published, on which domain, with which CSP additions, or none at all.
 
-Plain Python with no Pulumi import, next to ``settings`` and built on it, so
+Plain Python with no Pulumi import, built on ``settings`` and ``site_headers``, so
 the Pulumi program and the local stack derive the site origin, the site's
 Content-Security-Policy and the pinned ``index.html`` from the same values.
 Every error names the config key that is wrong.
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from oauth_exchange import settings as base
+from oauth_exchange import site_headers, spa_config
 from oauth_exchange.assets import demo_site_dir
 from oauth_exchange.settings import ConfigError, Settings, check_origin
 
@@ -209,7 +210,7 @@ def check_site_dir(value: Any, base_dir: Path) -> Path:
         html = index.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(SITE_DIR_KEY, f"{index} is not UTF-8 text") from None
-    if not base._HEAD_TAG.search(html):
+    if not spa_config._HEAD_TAG.search(html):
         raise ConfigError(SITE_DIR_KEY, f"{index} has no <head> element, where the site's connect policy goes")
     return path
 
@@ -252,8 +253,8 @@ def site_origin(site: SiteSettings, distribution_domain: str) -> str:
 
 
 def content_security_policy(settings: Settings, site: SiteSettings, function_origin: str) -> str:
-    """The demo's policy (``settings.content_security_policy``) with the stack's additions per directive."""
-    policy = base.content_security_policy(settings, function_origin)
+    """The demo's policy (``site_headers.content_security_policy``) with the stack's additions per directive."""
+    policy = site_headers.content_security_policy(settings, function_origin)
     directives = [directive.split(" ") for directive in policy.split("; ")]
     for name, sources in site.csp_additions:
         directive = next((d for d in directives if d[0] == name), None)
@@ -265,24 +266,24 @@ def content_security_policy(settings: Settings, site: SiteSettings, function_ori
 
 
 def site_security_headers(settings: Settings, site: SiteSettings, function_origin: str) -> dict[str, str]:
-    """``settings.site_security_headers`` with the stack's CSP additions."""
-    headers = base.site_security_headers(settings, function_origin)
+    """``site_headers.site_security_headers`` with the stack's CSP additions."""
+    headers = site_headers.site_security_headers(settings, function_origin)
     headers["Content-Security-Policy"] = content_security_policy(settings, site, function_origin)
     return headers
 
 
 def connect_sources(settings: Settings, site: SiteSettings, function_origin: str) -> list[str]:
     """Everything the SPA fetches from: what a site served elsewhere must allow in its ``connect-src``."""
-    pinned = base.connect_policy(settings, function_origin).split(" ")[1:]
+    pinned = site_headers.connect_policy(settings, function_origin).split(" ")[1:]
     return list(dict.fromkeys([*pinned, *site.csp_sources("connect-src")]))
 
 
 def render_index_html(html: str, settings: Settings, site: SiteSettings, function_origin: str) -> str:
-    """``settings.render_index_html``, its pinned ``connect-src`` widened by the stack's ``connectSrc``."""
-    rendered = base.render_index_html(html, settings, function_origin)
+    """``spa_config.render_index_html``, its pinned ``connect-src`` widened by the stack's ``connectSrc``."""
+    rendered = spa_config.render_index_html(html, settings, function_origin)
     extra = site.csp_sources("connect-src")
     if not extra:
         return rendered
-    pinned = base.connect_policy(settings, function_origin)
+    pinned = site_headers.connect_policy(settings, function_origin)
     widened = "connect-src " + " ".join(connect_sources(settings, site, function_origin))
     return rendered.replace(f'content="{pinned}"', f'content="{widened}"', 1)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from oauth_exchange.monitoring_settings import ALARMS_KEY, DASHBOARD_KEY, MonitoringSettings, load_monitoring_settings
-from oauth_exchange.settings import HSTS_KEY, ConfigError, Settings, function_url_origin_pattern, load_settings
+from oauth_exchange.settings import HSTS_KEY, ConfigError, Settings, load_settings
+from oauth_exchange.site_headers import function_url_origin_pattern
 from oauth_exchange.site_settings import (
     CSP_KEY,
     CUSTOM_DOMAIN_KEY,

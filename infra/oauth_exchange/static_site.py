@@ -16,7 +16,9 @@ import pulumi_aws as aws
 
 from oauth_exchange.custom_domain import CustomDomain, CustomDomainArgs
 from oauth_exchange.pulumi_errors import required
-from oauth_exchange.settings import Settings, config_js, function_url_origin_pattern
+from oauth_exchange.settings import Settings
+from oauth_exchange.site_headers import function_url_origin_pattern
+from oauth_exchange.spa_config import config_js
 from oauth_exchange.site_files import cache_control, content_type, site_files
 from oauth_exchange.site_settings import (
     MINIMUM_TLS_VERSION,

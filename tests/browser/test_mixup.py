@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from oauth_exchange.settings import allowed_origins, redirect_uris
+from oauth_exchange.origins import allowed_origins, redirect_uris
 from local.fake_provider import FakeProvider
 from local.stack import FAKE_CLIENT_ID, ExtraProvider, LocalStack
 from tests.browser.conftest import Flow, query

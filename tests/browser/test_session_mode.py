@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
 
-from oauth_exchange.settings import SESSION_COOKIE
+from oauth_exchange.session_contract import SESSION_COOKIE
 from local.http_server import LoopbackServer
 from local.stack import LocalStack
 from tests.browser.conftest import Flow

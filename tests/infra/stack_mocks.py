@@ -123,7 +123,8 @@ class Deployment:
 
 def function_config_text(deployment: Deployment) -> str:
     """The function's configuration as deployed: the file in its zip that its environment names."""
-    from oauth_exchange.settings import FUNCTION_CONFIG_FILE_ENV  # not importable where run_as_pulumi loads this module
+    # Not importable where run_as_pulumi loads this module.
+    from oauth_exchange.function_config import FUNCTION_CONFIG_FILE_ENV
 
     function = deployment.one("aws:lambda/function:Function").plain_inputs
     name = function["environment"]["variables"][FUNCTION_CONFIG_FILE_ENV]

@@ -9,15 +9,9 @@ from collections.abc import Callable
 import pytest
 
 from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY, MAX_POLICY_HEADERS, OriginRequestPolicy
-from oauth_exchange.settings import (
-    CONTENT_SHA256_HEADER,
-    EDGE_SECRET_HEADER,
-    EDGE_SECRETS_ENTRY,
-    LAMBDA_INIT_SECONDS,
-    MAX_ORIGIN_READ_TIMEOUT,
-    SESSION_COOKIE,
-    ConfigError,
-)
+from oauth_exchange.secrets_document import EDGE_SECRETS_ENTRY
+from oauth_exchange.session_contract import CONTENT_SHA256_HEADER, EDGE_SECRET_HEADER, SESSION_COOKIE
+from oauth_exchange.settings import LAMBDA_INIT_SECONDS, MAX_ORIGIN_READ_TIMEOUT, ConfigError
 from tests.infra.stack_mocks import Deployment, is_secret, plain_parts, random_password
 
 

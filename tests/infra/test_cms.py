@@ -12,7 +12,8 @@ from oauth_exchange.client_secret import ClientSecret
 from oauth_exchange.component import OAuthExchange
 from oauth_exchange.cms_signing_key import CmsSigningKey
 from oauth_exchange.exchange_function import ExchangeFunction
-from oauth_exchange.settings import CMS_SIGNING_KEYS_ENTRY, ConfigError
+from oauth_exchange.secrets_document import CMS_SIGNING_KEYS_ENTRY
+from oauth_exchange.settings import ConfigError
 from oauth_exchange.static_site import StaticSite
 from oauth_exchange.monitoring import Monitoring
 from tests.infra.stack_mocks import (

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from oauth_exchange.settings import config_js, load_settings
+from oauth_exchange.settings import load_settings
+from oauth_exchange.spa_config import config_js
 from oauth_exchange.pulumi_errors import StackConfigError
 from tests.infra.stack_mocks import (
     function_config,

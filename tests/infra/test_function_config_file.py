@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from oauth_exchange.packaging import PackagingError, build_archive, with_files
-from oauth_exchange.settings import FUNCTION_CONFIG_FILE, function_config_json, load_settings
+from oauth_exchange.function_config import FUNCTION_CONFIG_FILE, function_config_json
+from oauth_exchange.settings import load_settings
 from oauth_config import parse_config
 from tests.infra.stack_mocks import DISTRIBUTION_DOMAIN, Deployment, function_config_text
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from oauth_exchange.session_edge import CACHING_DISABLED_POLICY_ID, SPA_ROUTES_FUNCTION, VIEWER_ORIGIN_FUNCTION
-from oauth_exchange.settings import API_FORWARDED_HEADERS, SESSION_COOKIE, SITE_ORIGIN_HEADER, ConfigError
+from oauth_exchange.session_contract import API_FORWARDED_HEADERS, SESSION_COOKIE, SITE_ORIGIN_HEADER
+from oauth_exchange.settings import ConfigError
 from tests.infra.stack_mocks import ACCOUNT_ID, DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, FUNCTION_URL_ID, Deployment, function_config
 
 SITE = f"https://{DISTRIBUTION_DOMAIN}"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from oauth_exchange.settings import function_url_origin_pattern, load_settings, site_security_headers
+from oauth_exchange.settings import load_settings
+from oauth_exchange.site_headers import function_url_origin_pattern, site_security_headers
 from oauth_exchange.site_files import content_type, site_files
 from oauth_exchange.static_site import custom_headers_config
 from tests.infra.stack_mocks import (

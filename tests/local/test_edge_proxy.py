@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from oauth_exchange.api_edge import API_ORIGIN_REQUEST_POLICY, OriginRequestPolicy
-from oauth_exchange.settings import (
+from oauth_exchange.session_contract import (
     API_FORWARDED_HEADERS,
     CONTENT_SHA256_HEADER,
     CSRF_HEADER_LABEL,

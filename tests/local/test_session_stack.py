@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from oauth_exchange.settings import SESSION_COOKIE, config_js
+from oauth_exchange.session_contract import SESSION_COOKIE
+from oauth_exchange.spa_config import config_js
 from local.edge_proxy import SIGNATURE_HEADER
 from local.signin import Spa
 from local.stack import REPO, LocalStack

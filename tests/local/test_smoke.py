@@ -205,7 +205,8 @@ def test_header_problems_are_named(url, headers, problem):
 
 
 def test_the_deployed_header_set_has_no_problems():
-    from oauth_exchange.settings import load_settings, site_security_headers
+    from oauth_exchange.settings import load_settings
+    from oauth_exchange.site_headers import site_security_headers
 
     settings = load_settings({"providers": {"github": {"clientId": "Ov23liAbCdEfGh123456"}}}, {"github"})
     headers = site_security_headers(settings, "https://abc.lambda-url.eu-west-1.on.aws")

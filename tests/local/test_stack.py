@@ -14,7 +14,9 @@ import httpx
 import pytest
 
 from oauth_exchange.presets import PRESETS
-from oauth_exchange.settings import client_secrets_json, config_js, connect_policy, render_index_html, site_security_headers
+from oauth_exchange.secrets_document import client_secrets_json
+from oauth_exchange.site_headers import connect_policy, site_security_headers
+from oauth_exchange.spa_config import config_js, render_index_html
 from local.signin import Spa
 from local.stack import REPO, ExtraProvider, LocalStack
 

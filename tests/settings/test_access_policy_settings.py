@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from oauth_exchange.settings import ConfigError, config_js, function_config, load_settings, spa_config
+from oauth_exchange.function_config import function_config
+from oauth_exchange.settings import ConfigError, load_settings
+from oauth_exchange.spa_config import config_js, spa_config
 from oauth_config import parse_config
 
 SITE = "https://d1234.cloudfront.net"

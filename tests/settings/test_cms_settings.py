@@ -5,17 +5,10 @@ from __future__ import annotations
 import pytest
 
 import cms as function_cms
-from oauth_exchange.settings import (
-    CMS_AUTH_ENDPOINT,
-    CMS_CALLBACK_PREFIX,
-    CMS_SIGNING_KEYS_ENTRY,
-    ConfigError,
-    client_secrets_json,
-    cms_base_url,
-    cms_callback_urls,
-    function_config_json,
-    load_settings,
-)
+from oauth_exchange.cms_endpoints import CMS_AUTH_ENDPOINT, CMS_CALLBACK_PREFIX, cms_base_url, cms_callback_urls
+from oauth_exchange.function_config import function_config_json
+from oauth_exchange.secrets_document import CMS_SIGNING_KEYS_ENTRY, client_secrets_json
+from oauth_exchange.settings import ConfigError, load_settings
 from oauth_config import parse_config
 
 ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:oauth-exchange-AbCdEf"

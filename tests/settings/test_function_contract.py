@@ -3,14 +3,10 @@
 import pytest
 
 from oauth_exchange.presets import PRESETS
-from oauth_exchange.settings import (
-    API_FORWARDED_HEADERS,
-    EDGE_SECRET_HEADER,
-    EDGE_SECRETS_ENTRY,
-    FUNCTION_CONFIG_FILE_ENV,
-    function_config_json,
-    load_settings,
-)
+from oauth_exchange.function_config import FUNCTION_CONFIG_FILE_ENV, function_config_json
+from oauth_exchange.secrets_document import EDGE_SECRETS_ENTRY
+from oauth_exchange.session_contract import API_FORWARDED_HEADERS, EDGE_SECRET_HEADER
+from oauth_exchange.settings import load_settings
 import edge_check
 from oauth_config import CONFIG_FILE_ENV, parse_config
 

@@ -2,19 +2,11 @@
 
 import pytest
 
-from oauth_exchange.settings import (
-    API_FORWARDED_HEADERS,
-    CSRF_HEADER,
-    SESSION_COOKIE,
-    SITE_ORIGIN_HEADER,
-    ApiPath,
-    ConfigError,
-    SessionSettings,
-    connect_policy,
-    function_config_json,
-    load_settings,
-    spa_config,
-)
+from oauth_exchange.function_config import function_config_json
+from oauth_exchange.session_contract import API_FORWARDED_HEADERS, CSRF_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER
+from oauth_exchange.settings import ApiPath, ConfigError, SessionSettings, load_settings
+from oauth_exchange.site_headers import connect_policy
+from oauth_exchange.spa_config import spa_config
 from oauth_config import parse_config
 from sessions import PATH_PREFIX
 

@@ -5,22 +5,12 @@ import re
 
 import pytest
 
-from oauth_exchange.settings import (
-    ConfigError,
-    FunctionUrlCors,
-    allowed_origins,
-    client_secrets_json,
-    config_js,
-    content_security_policy,
-    function_config,
-    function_url_cors,
-    function_url_origin_pattern,
-    load_settings,
-    redirect_uris,
-    render_index_html,
-    site_security_headers,
-    spa_config,
-)
+from oauth_exchange.function_config import function_config
+from oauth_exchange.origins import FunctionUrlCors, allowed_origins, function_url_cors, redirect_uris
+from oauth_exchange.secrets_document import client_secrets_json
+from oauth_exchange.settings import ConfigError, load_settings
+from oauth_exchange.site_headers import content_security_policy, function_url_origin_pattern, site_security_headers
+from oauth_exchange.spa_config import config_js, render_index_html, spa_config
 
 SITE = "https://d1234.cloudfront.net"
 FUNCTION = "https://abc123.lambda-url.eu-west-1.on.aws/"

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from oauth_exchange.assets import demo_site_dir
-from oauth_exchange.settings import ConfigError, allowed_origins, content_security_policy, load_settings
+from oauth_exchange.origins import allowed_origins
+from oauth_exchange.settings import ConfigError, load_settings
+from oauth_exchange.site_headers import content_security_policy
 from oauth_exchange.site_settings import (
     SiteSettings,
     connect_sources,

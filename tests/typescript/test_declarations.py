@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from exchange_errors import STATUS_BY_ERROR
-from oauth_exchange.settings import load_settings, spa_config
+from oauth_exchange.settings import load_settings
+from oauth_exchange.spa_config import spa_config
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

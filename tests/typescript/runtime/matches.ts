@@ -1,5 +1,5 @@
 // Compiled with a declarations file the test generates from the real module
-// (runtime/probe.mjs), infra/settings.py's config.js and function/exchange_errors.py:
+// (runtime/probe.mjs), infra/oauth_exchange/spa_config.py's config.js and function/exchange_errors.py:
 // each check fails to compile when oauth.d.ts and the real thing name different members.
 import type * as Client from "@oauth-exchange/client";
 import type {
