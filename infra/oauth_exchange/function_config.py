@@ -8,7 +8,7 @@ from typing import Any
 from oauth_exchange.cms_endpoints import cms_origins
 from oauth_exchange.origins import allowed_origins, callback_path, redirect_uris
 from oauth_exchange.session_contract import CSRF_HEADER, EDGE_SECRET_HEADER, SESSION_COOKIE, SITE_ORIGIN_HEADER
-from oauth_exchange.settings import Provider, Settings, _scope_granted, access_policy_scopes, check_origin
+from oauth_exchange.settings import Provider, Settings, scope_granted, access_policy_scopes, check_origin
 
 
 def function_config(settings: Settings, site_origin: str | None, function_origin: str | None = None) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def cms_function_config(settings: Settings, site_origin: str, function_origin: s
 def _policy_scopes(provider: Provider, granted: tuple[str, ...]) -> list[str]:
     """The scopes the provider's access policy needs that the CMS scopes do not already grant."""
     needed = access_policy_scopes(provider.allow, provider.access_check)
-    return [s for s in needed if not _scope_granted(s, granted)]
+    return [s for s in needed if not scope_granted(s, granted)]
 
 
 def session_function_config(settings: Settings, site_origin: str | None) -> dict[str, Any]:

@@ -368,7 +368,7 @@ def _provider(name: str, entry: Any) -> Provider:
         revoke_url=None if revoke_url is None else check_url(f"{key}.revokeUrl", revoke_url, placeholders=("{client_id}",)),
         revoke_style=revoke_style,
         userinfo_url=None if userinfo_url is None else check_url(f"{key}.userInfoUrl", userinfo_url),
-        scopes=scopes + tuple(s for s in access_policy_scopes(allow, access_check) if not _scope_granted(s, scopes)),
+        scopes=scopes + tuple(s for s in access_policy_scopes(allow, access_check) if not scope_granted(s, scopes)),
         refresh=_bool(f"{key}.refresh", entry.get("refresh"), False),
         pkce=_bool(f"{key}.pkce", entry.get("pkce"), preset.pkce if preset else True),
         image_origins=tuple(check_origin(f"{key}.imageOrigins", o) for o in image_origins),
@@ -393,7 +393,7 @@ _ALLOW_KEYS = {"github": ("users", "orgs", "teams", "emails", "emailDomains"), "
 _IMPLIED_SCOPES = {"read:org": ("read:org", "write:org", "admin:org"), "user:email": ("user:email", "user")}
 
 
-def _scope_granted(scope: str, scopes: tuple[str, ...]) -> bool:
+def scope_granted(scope: str, scopes: tuple[str, ...]) -> bool:
     return any(s in scopes for s in _IMPLIED_SCOPES.get(scope, (scope,)))
 
 
