@@ -31,9 +31,9 @@ from typing import Any
 
 from oauth_exchange.cms_endpoints import cms_origins
 from oauth_exchange.origins import allowed_origins, redirect_uris
-from oauth_exchange.settings import AllowList, ConfigError, check_origin
+from oauth_exchange.settings import NAMESPACE, AllowList, ConfigError, Settings, check_origin
 from oauth_exchange.site_settings import SiteSettings
-from oauth_exchange.stack_values import load_stack_values
+from oauth_exchange.stack_values import conflicting_modes, load_stack_values
 from local.console import console
 from local.cms_bundles import BUNDLES, InstallError
 from local.http_server import LOOPBACK, PortInUse
@@ -219,9 +219,11 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
         plan.config["extraOrigins"] = [*listed, *args.extra_origin] if isinstance(listed, list) else listed
 
     site_root = REPO / "site"
+    stacked: tuple[Settings, SiteSettings] | None = None
     if stack_file is not None:
-        site = _check_stack(stack_file, plan)
-        site_root = site.site_dir if stack_file.values.get("siteDir") else site_root
+        stacked = _check_stack(stack_file, plan)
+        site_root = stacked[1].site_dir if stack_file.values.get("siteDir") else site_root
+    _check_flag_modes(args, stacked)
     plan.site_root = (args.site_dir.resolve() if args.site_dir is not None else site_root)
     if not plan.site_root.is_dir():
         raise SetupError(f"The site folder {plan.site_root} does not exist.")
@@ -230,7 +232,29 @@ def make_plan(args: argparse.Namespace, environ: Mapping[str, str]) -> Plan:
     return plan
 
 
-def _check_stack(stack_file: StackFile, plan: Plan) -> SiteSettings:
+def _check_flag_modes(args: argparse.Namespace, stacked: tuple[Settings, SiteSettings] | None) -> None:
+    """The program's refusal of modes that cannot be deployed together, for the modes a flag turns on.
+
+    The stack file's own modes were checked with it; the message names the flag.
+    """
+    if not (args.session or args.cms or args.cms_origin):
+        return
+    settings, site = stacked if stacked is not None else (None, None)
+    session_by = "--session" if args.session else None
+    if session_by is None and settings is not None and settings.session is not None:
+        session_by = f"{NAMESPACE}:session"
+    cms_by = "--cms" if args.cms else "--cms-origin" if args.cms_origin else None
+    if cms_by is None and settings is not None and settings.cms is not None:
+        cms_by = f"{NAMESPACE}:cms"
+    error = conflicting_modes(session=session_by is not None, cms=cms_by is not None, deploy_site=site is None or site.deploy)
+    if error is None:
+        return
+    if error.key == "session":
+        raise SetupError(f"{session_by}: {error.problem} (the stack file sets {NAMESPACE}:deploySite false)")
+    raise SetupError(f"{cms_by} with {session_by}: {error.problem}")
+
+
+def _check_stack(stack_file: StackFile, plan: Plan) -> tuple[Settings, SiteSettings]:
     """The program's own checks on what this run deploys locally; only the fake GitHub's stand-ins are added.
 
     A ``github`` entry without a local secret runs against the fake GitHub,
@@ -244,7 +268,7 @@ def _check_stack(stack_file: StackFile, plan: Plan) -> SiteSettings:
     given = stack_file.values.get("providers")
     values = {**plan.config, "providers": providers if isinstance(given, Mapping) else given}
     try:
-        _, site, _ = load_stack_values(
+        settings, site, _ = load_stack_values(
             values,
             {*secret_names, *plan.client_secrets, *([PROVIDER] if _runs_against_fake_github(plan) else [])},
             region=stack_file.region,
@@ -252,7 +276,7 @@ def _check_stack(stack_file: StackFile, plan: Plan) -> SiteSettings:
         )
     except ConfigError as error:
         raise SetupError(str(error)) from None
-    return site
+    return settings, site
 
 
 def _runs_against_fake_github(plan: Plan) -> bool:

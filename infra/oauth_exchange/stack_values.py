@@ -83,12 +83,22 @@ def refuse_placeholder_client_ids(settings: Settings) -> None:
             )
 
 
+def conflicting_modes(*, session: bool, cms: bool, deploy_site: bool) -> ConfigError | None:
+    """Modes that cannot be deployed together, named by the stack key that turns the later one on.
+
+    Apart from the settings so that run-local can ask it of modes its flags turn on.
+    """
+    if session and not deploy_site:
+        return ConfigError("session", "session mode serves /api/ on the stack's own site: it needs deploySite true")
+    if session and cms:
+        return ConfigError("cms", "CMS popups open the function URL directly, which session mode makes private")
+    return None
+
+
 def refuse_conflicting_modes(settings: Settings, site: SiteSettings) -> None:
-    """Modes that cannot be deployed together, named by the stack key that turns the later one on."""
-    if settings.session is not None and not site.deploy:
-        raise ConfigError("session", "session mode serves /api/ on the stack's own site: it needs deploySite true")
-    if settings.session is not None and settings.cms is not None:
-        raise ConfigError("cms", "CMS popups open the function URL directly, which session mode makes private")
+    error = conflicting_modes(session=settings.session is not None, cms=settings.cms is not None, deploy_site=site.deploy)
+    if error is not None:
+        raise error
 
 
 def load_stack_values(

@@ -50,3 +50,34 @@ def test_the_same_file_without_the_refused_value_starts(cli, tmp_path) -> None:
     assert "against a fake GitHub" in command.output
     command.process.terminate()
     assert command.finish() == 0
+
+
+SESSION_WITH_CMS = "CMS popups open the function URL directly, which session mode makes private"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "flags", "expected"),
+    [
+        (None, ["--session", "--cms"], f"--cms with --session: {SESSION_WITH_CMS}"),
+        (None, ["--session", "--cms-origin", "http://127.0.0.1:9"], f"--cms-origin with --session: {SESSION_WITH_CMS}"),
+        ({"session": True}, ["--cms"], f"--cms with oauth-exchange:session: {SESSION_WITH_CMS}"),
+        (
+            {"cms": {"origins": ["https://cms.example.com"]}},
+            ["--session"],
+            f"oauth-exchange:cms with --session: {SESSION_WITH_CMS}",
+        ),
+        (
+            {"deploySite": False},
+            ["--session"],
+            "--session: session mode serves /api/ on the stack's own site: it needs deploySite true "
+            "(the stack file sets oauth-exchange:deploySite false)",
+        ),
+    ],
+    ids=["flags", "flags-cms-origin", "file-session-flag-cms", "file-cms-flag-session", "file-no-site-flag-session"],
+)
+def test_modes_a_flag_turns_on_are_refused_together_as_the_program_refuses_them(cli, tmp_path, overrides, flags, expected) -> None:
+    config = ["--config", str(dev_stack_file(tmp_path, overrides))] if overrides is not None else []
+    command = Cli(*config, *flags)
+    cli.append(command)
+    assert command.finish() == 2
+    assert command.lines == [expected]
