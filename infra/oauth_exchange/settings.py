@@ -13,7 +13,7 @@ import ipaddress
 import math
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,6 +66,23 @@ class ConfigError(ValueError):
         super().__init__(f"{full_key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+def settings_object(
+    key: str, value: Any, known: Sequence[str], *, must: str, empty: str | None = None, stray: str = "unknown setting"
+) -> Mapping[str, Any]:
+    """An object of settings: a mapping, not empty when ``empty`` says what to do instead, with no key outside ``known``.
+
+    ``known`` is named in the message in the order given.
+    """
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"must be {must}")
+    if empty is not None and not value:
+        raise ConfigError(key, f"is empty; {empty}")
+    strays = sorted(set(value) - set(known))
+    if strays:
+        raise ConfigError(f"{key}.{strays[0]}", f"{stray}; known: {', '.join(known)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -308,11 +325,7 @@ def _provider(name: str, entry: Any) -> Provider:
     key = f"providers.{name}"
     if not PROVIDER_NAME.fullmatch(name):
         raise ConfigError(key, "provider names are 1-32 characters of a-z, 0-9 and '-'")
-    if not isinstance(entry, Mapping):
-        raise ConfigError(key, "must be an object like {clientId: ..., scopes: [...]}")
-    unknown = sorted(set(entry) - _PROVIDER_KEYS)
-    if unknown:
-        raise ConfigError(f"{key}.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_PROVIDER_KEYS))}")
+    entry = settings_object(key, entry, sorted(_PROVIDER_KEYS), must="an object like {clientId: ..., scopes: [...]}")
     client_id = entry.get("clientId")
     if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 256:
         raise ConfigError(f"{key}.clientId", "is required: the OAuth app's client id")
@@ -537,13 +550,13 @@ def _session(value: Any) -> SessionSettings | None:
         return None
     if value is True or (isinstance(value, str) and value.lower() == "true"):
         return SessionSettings()
-    if not isinstance(value, Mapping):
-        raise ConfigError("session", "must be true, false or an object like {idleMinutes: 480, maxHours: 720}")
-    if not value:
-        raise ConfigError("session", "is empty; for session mode with the defaults set it to true")
-    unknown = sorted(set(value) - _SESSION_KEYS)
-    if unknown:
-        raise ConfigError(f"session.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_SESSION_KEYS))}")
+    value = settings_object(
+        "session",
+        value,
+        sorted(_SESSION_KEYS),
+        must="true, false or an object like {idleMinutes: 480, maxHours: 720}",
+        empty="for session mode with the defaults set it to true",
+    )
     max_hours = _number("session.maxHours", value.get("maxHours"), DEFAULT_MAX_HOURS, 1, MAX_SESSION_HOURS)
     idle = _number("session.idleMinutes", value.get("idleMinutes"), min(DEFAULT_IDLE_MINUTES, max_hours * 60), 5, max_hours * 60)
     return SessionSettings(
@@ -583,13 +596,13 @@ def _cms_settings(value: Any, providers: tuple[Provider, ...]) -> CmsSettings | 
     """``oauth-exchange:cms``, e.g. ``{origins: [https://www.example.com], providers: {github: {scopes: [repo, user]}}}``."""
     if value is None:
         return None
-    if not isinstance(value, Mapping):
-        raise ConfigError("cms", "must be an object like {origins: [https://www.example.com]}")
-    if not value:
-        raise ConfigError("cms", "is empty; name the CMS admin pages' origins, e.g. {origins: [https://www.example.com]}, or remove the key")
-    unknown = sorted(set(value) - _CMS_KEYS)
-    if unknown:
-        raise ConfigError(f"cms.{unknown[0]}", f"unknown setting; known: {', '.join(sorted(_CMS_KEYS))}")
+    value = settings_object(
+        "cms",
+        value,
+        sorted(_CMS_KEYS),
+        must="an object like {origins: [https://www.example.com]}",
+        empty="name the CMS admin pages' origins, e.g. {origins: [https://www.example.com]}, or remove the key",
+    )
     include_site = _bool("cms.includeSiteOrigin", value.get("includeSiteOrigin"), False)
     raw_origins = value.get("origins") or []
     if isinstance(raw_origins, str) or not isinstance(raw_origins, list | tuple):

@@ -17,7 +17,7 @@ from typing import Any
 from oauth_exchange import settings as base
 from oauth_exchange import site_headers, spa_config
 from oauth_exchange.assets import demo_site_dir
-from oauth_exchange.settings import ConfigError, Settings, check_origin
+from oauth_exchange.settings import ConfigError, Settings, check_origin, settings_object
 
 SITE_DIR_KEY = "siteDir"
 DEPLOY_SITE_KEY = "deploySite"
@@ -134,13 +134,14 @@ def _csp_source(key: str, directive: str, value: Any) -> str:
 def _csp_additions(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if value is None or value == "":
         return ()
-    if not isinstance(value, Mapping):
-        raise ConfigError(CSP_KEY, f"must be an object like {{imgSrc: [https://images.example.com]}}")
-    if not value:
-        raise ConfigError(CSP_KEY, "is empty; add sources per directive, e.g. {imgSrc: [https://images.example.com]}, or remove it")
-    unknown = sorted(set(value) - set(CSP_DIRECTIVES))
-    if unknown:
-        raise ConfigError(f"{CSP_KEY}.{unknown[0]}", f"cannot be widened; known: {', '.join(CSP_DIRECTIVES)}")
+    value = settings_object(
+        CSP_KEY,
+        value,
+        tuple(CSP_DIRECTIVES),
+        must="an object like {imgSrc: [https://images.example.com]}",
+        empty="add sources per directive, e.g. {imgSrc: [https://images.example.com]}, or remove it",
+        stray="cannot be widened",
+    )
     additions = []
     for name, directive in CSP_DIRECTIVES.items():
         sources = value.get(name)
@@ -159,13 +160,12 @@ def _domain(value: Any) -> DomainSettings | None:
         return None
     if isinstance(value, str):
         value = {"domain": value}
-    if not isinstance(value, Mapping):
-        raise ConfigError(CUSTOM_DOMAIN_KEY, "must be an object like {domain: app.example.com, hostedZoneId: Z...}")
-    unknown = sorted(set(value) - {"domain", "hostedZoneId", "certificateArn"})
-    if unknown:
-        raise ConfigError(
-            f"{CUSTOM_DOMAIN_KEY}.{unknown[0]}", "unknown setting; known: domain, hostedZoneId, certificateArn"
-        )
+    value = settings_object(
+        CUSTOM_DOMAIN_KEY,
+        value,
+        ("domain", "hostedZoneId", "certificateArn"),
+        must="an object like {domain: app.example.com, hostedZoneId: Z...}",
+    )
     domain = value.get("domain")
     labels = domain.split(".") if isinstance(domain, str) else []
     if (
