@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from oauth_exchange.cms_endpoints import cms_origins
 from oauth_exchange.origins import allowed_origins
 
 from local.secrets_store import REGION
@@ -40,6 +41,8 @@ def ready_document(stack: LocalStack) -> dict[str, Any]:
         document["fakeProvider"] = {"url": stack.provider.base_url, "login": stack.provider.user["login"]}
     if stack.settings.session is not None:
         document["apiUrl"] = stack.api_url
+    if stack.settings.cms is not None:
+        document["cmsOrigins"] = cms_origins(stack.settings, stack.site_origin)
     if stack.cms_site is not None:
         ports["cms"] = stack.cms_site.port
         document["cmsAdminUrl"] = stack.cms_site.admin_url

@@ -37,7 +37,7 @@ from oauth_exchange.session_contract import API_PATH
 from oauth_exchange.settings import ConfigError, Settings, check_origin
 from oauth_exchange.spa_config import config_js, spa_config
 from oauth_exchange.site_settings import SiteSettings, connect_sources
-from oauth_exchange.pulumi_errors import argument_path, reported
+from oauth_exchange.pulumi_errors import argument_path, reported, required
 from oauth_exchange.stack_config import Target, deployment_target
 from oauth_exchange.stack_values import refuse_conflicting_modes
 from oauth_exchange.static_site import StaticSite, StaticSiteArgs
@@ -91,6 +91,25 @@ def _check_args(args: OAuthExchangeArgs) -> None:
             check_origin("siteOrigin", args.site_origin)
         if not args.site.deploy and args.site_origin is None and not args.settings.extra_origins:
             raise ConfigError("siteOrigin", "site.deploy is false, so name the SPA's origin here or in the settings' extra origins")
+
+
+def _given_site_origin(args: OAuthExchangeArgs) -> pulumi.Input[str] | None:
+    """``args.site_origin``; an Output of it is checked once known, as a string is checked up front, and never empty.
+
+    A plain ``pulumi.RunError``: Pulumi wraps a ``ValueError`` raised while it
+    serializes an input in a traceback of the resources it was on its way to.
+    """
+    if args.site_origin is None or isinstance(args.site_origin, str):
+        return args.site_origin
+    name = f"{ARGS}.site_origin"
+
+    def check(origin: str) -> str:
+        try:
+            return check_origin("siteOrigin", origin)
+        except ConfigError as error:
+            raise pulumi.RunError(f"{name}: {error.problem}") from None
+
+    return required(pulumi.Output.from_input(args.site_origin), name).apply(check)
 
 
 class OAuthExchange(pulumi.ComponentResource):
@@ -152,7 +171,7 @@ class OAuthExchange(pulumi.ComponentResource):
         self.session_table_name = None
         self._metrics_namespace = metrics_namespace(pulumi.get_project(), pulumi.get_stack())
         self._rate_limit_metric: str | None = None
-        site_origin: pulumi.Input[str] | None = args.site_origin
+        site_origin = _given_site_origin(args)
         if edge_secret is not None:
             function, spa_url = self._session_mode(name, args, target, archive, client_secret, edge_secret)
             site_origin = self.site.origin

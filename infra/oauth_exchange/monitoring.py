@@ -105,7 +105,7 @@ class Monitoring(pulumi.ComponentResource):
         if alarms is not None and alarms.email is None and alarms.sns_topic_arn is None:
             pulumi.log.warn(
                 "the alarms notify the stack's own SNS topic (export alarmTopicArn), which nobody is subscribed to yet: "
-                "set oauth-exchange:alarms.email or oauth-exchange:alarms.snsTopicArn, or subscribe to the topic",
+                f"{_how_to_subscribe(self._args.settings.namespace)}, or subscribe to the topic",
                 resource=self,
             )
         topic = self._topic(f"{name}-alarms", self._args.target.region, None)
@@ -243,3 +243,10 @@ def _query(metric: MetricRef, watched: Watched) -> aws.cloudwatch.MetricAlarmMet
         ),
         return_data=False,
     )
+
+
+def _how_to_subscribe(namespace: str | None) -> str:
+    """Named as the program set the alarms: its stack's keys, or the component's argument."""
+    if namespace is None:
+        return "pass OAuthExchangeArgs.monitoring with alarms=AlarmTarget(email=...) or AlarmTarget(sns_topic_arn=...)"
+    return f"set {namespace}:alarms.email or {namespace}:alarms.snsTopicArn"

@@ -50,6 +50,8 @@ class MonitoringSettings:
     alarms: AlarmTarget | None = field(default_factory=AlarmTarget)
     """None: no alarms (``alarms: false``)."""
     dashboard: bool = True
+    namespace: str | None = field(default=None, compare=False)
+    """The stack config namespace these were read from (``read_stack_config``), so messages name its keys; None: built by the program."""
 
 
 def load_monitoring_settings(values: Mapping[str, Any], region: str | None = None) -> MonitoringSettings:

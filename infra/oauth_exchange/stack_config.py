@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,10 @@ def read_stack_config(config: pulumi.Config | None = None, base_dir: Path | None
             values, secret_names, region=region, base_dir=base_dir or Path.cwd()
         )
     return StackConfig(
-        settings=settings, client_secrets=config.require_secret_object(SECRETS_KEY), site=site, monitoring=monitoring
+        settings=settings,
+        client_secrets=config.require_secret_object(SECRETS_KEY),
+        site=site,
+        monitoring=replace(monitoring, namespace=config.name),
     )
 
 

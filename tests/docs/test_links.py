@@ -201,6 +201,14 @@ def test_the_project_layout_names_every_other_docs_page():
     assert sorted(others - linked_pages(layout)) == []
 
 
+def test_the_project_layout_names_every_module_of_the_package():
+    """A reader finds each derived value's module by name in the layout (the package is split by concern)."""
+    layout = INLINE_CODE.findall((REPO / "docs/development.md").read_text(encoding="utf-8"))
+    named = {Path(span.strip("`")).name for span in layout}
+    modules = {module.name for module in (REPO / "infra/oauth_exchange").glob("*.py") if module.name != "__init__.py"}
+    assert sorted(modules - named) == []
+
+
 @pytest.mark.parametrize(
     "target, expected",
     [

@@ -97,6 +97,17 @@ def test_json_is_one_object_on_stdout_with_every_url_port_and_the_secrets_arn(ru
     assert token["access_token"] not in "".join(run.stderr)
 
 
+def test_json_names_the_cms_origins_a_cms_origin_flag_adds(runs) -> None:
+    """A script that serves its own CMS admin page reads back the origins the function lets sign in."""
+    run = JsonRun("--cms-origin", "http://localhost:1313", "--cms-origin", "http://127.0.0.1:4000")
+    runs.append(run)
+    ready = run.ready()
+    assert ready["cmsOrigins"] == ["http://localhost:1313", "http://127.0.0.1:4000"]
+    assert ready["cmsCallbackUrls"] == {"github": ready["functionUrl"] + "callback/github"}
+    assert ready["origins"] == [ready["siteUrl"].rstrip("/")]
+    run.stop()
+
+
 def test_the_localhost_hint_is_left_out_when_localhost_is_an_allowed_origin(runs) -> None:
     port = free_port()
     run = JsonRun("--site-port", str(port), "--extra-origin", f"http://localhost:{port}")
