@@ -59,32 +59,11 @@ def handle(request: ExchangeRequest) -> ExchangeResponse:
         response = error_response(ExchangeError("server_error"))
         outcome = "server_error"
         note.detail = f"unexpected {type(exc).__name__} at {_where(exc)}"
-    log_request(
-        request.request_id,
-        outcome,
-        response.status,
-        route=note.route,
-        provider=note.provider,
-        upstream_seconds=note.upstream_seconds,
-        detail=note.detail,
-        method=request.method,
-        note=note,
-    )
+    log_request(request.request_id, outcome, response.status, note, method=request.method)
     return response
 
 
-def log_request(
-    request_id: str,
-    outcome: str,
-    status: int,
-    *,
-    route: str = "other",
-    provider: str = "-",
-    upstream_seconds: float = 0.0,
-    detail: str = "",
-    method: str = "",
-    note: RequestNote | None = None,
-) -> None:
+def log_request(request_id: str, outcome: str, status: int, note: RequestNote, *, method: str = "") -> None:
     """The one log line per request; every value in it is safe to log.
 
     The fields are in the message for the text log format and in ``extra``,
@@ -96,8 +75,9 @@ def log_request(
     if not log.isEnabledFor(logging.INFO):
         return
     container = _container
-    provider = metrics.provider_dimension(provider, () if container.config is None else container.config.providers)
-    upstream_ms = round(upstream_seconds * 1000)
+    route, detail = note.route, note.detail
+    provider = metrics.provider_dimension(note.provider, () if container.config is None else container.config.providers)
+    upstream_ms = round(note.upstream_seconds * 1000)
     extra = {
         "request_id": request_id,
         "route": route,
@@ -108,8 +88,7 @@ def log_request(
         "detail": detail,
     }
     if container.metrics_namespace:
-        noted = note or RequestNote(upstream_seconds=upstream_seconds)
-        extra.update(metrics.emf_members(container.metrics_namespace, route, method, status, noted, int(time.time() * 1000)))
+        extra.update(metrics.emf_members(container.metrics_namespace, route, method, status, note, int(time.time() * 1000)))
     arguments = (request_id, route, provider, outcome, status, upstream_ms, f" detail={detail}" if detail else "")
     # Made and handed on directly: Logger.info would also walk the stack for the caller's file and line
     # (as much CPU as the metrics cost, bench/function_bench.py), which no Lambda log format shows.

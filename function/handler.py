@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 import exchange
 from exchange_errors import ExchangeError
-from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse
+from web import MAX_BODY_BYTES, ExchangeRequest, ExchangeResponse, RequestNote
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 COOKIE_WHITESPACE = " \t"
@@ -56,7 +56,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         response = exchange.handle(request_from_event(event, context))
     except Exception as exc:  # noqa: BLE001 - the contract is a 500, never a crash
         response = exchange.error_response(ExchangeError("server_error"))
-        exchange.log_request("-", "server_error", response.status, detail=f"adapter failed ({type(exc).__name__})")
+        exchange.log_request("-", "server_error", response.status, RequestNote(detail=f"adapter failed ({type(exc).__name__})"))
     return response_to_event(response)
 
 
