@@ -117,7 +117,9 @@ def test_unexpected_failure_in_the_adapter_is_a_bare_server_error(github, invoke
     reply = invoke("/token", {})
 
     assert (reply.status, reply.body["error"]) == (500, "server_error")
-    assert "secret detail" not in sensitive.request_lines()[0].getMessage()
+    line = sensitive.request_lines()[0]
+    assert "secret detail" not in line.getMessage()
+    assert (line.outcome, line.detail) == ("server_error", "adapter failed (MemoryError)")
 
 
 def test_concurrent_calls_from_many_threads_all_succeed(github, invoke):
