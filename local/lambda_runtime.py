@@ -17,6 +17,7 @@ import os
 import sys
 import time
 import traceback
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
 _current_request_id = ""
@@ -50,23 +51,38 @@ class _RequestIdFilter(logging.Filter):
 
 
 class LambdaJsonFormatter(logging.Formatter):
-    """Lambda's JSON log format: one object per record, with the record's ``extra`` fields as keys."""
+    """Lambda's JSON log format, as the Python runtime interface client (awslambdaric) writes it.
 
-    _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "aws_request_id"}
+    One object per record: its fixed keys, then every attribute ``logging``
+    does not define itself (``extra`` fields, top-level keys), keys whose value
+    is None left out. The encoder is strict, as Lambda's is: a value JSON
+    cannot hold fails the record (``logging`` reports it on stderr), it is not
+    written as its ``str``.
+    """
+
+    _RESERVED = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) - {"taskName"} | {"aws_request_id", "tenant_id"}
+    """``taskName`` (3.12+) is not among Lambda's reserved names; its value is None and so left out anyway."""
+    _encode = json.JSONEncoder(ensure_ascii=False).encode
 
     def format(self, record: logging.LogRecord) -> str:
+        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
+        record.levelname = logging.getLevelName(record.levelno)
+        exc_info = record.exc_info
         entry: dict[str, Any] = {
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "timestamp": datetime.fromtimestamp(record.created, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "level": record.levelname,
             "message": record.getMessage(),
             "logger": record.name,
-            "requestId": getattr(record, "aws_request_id", ""),
+            "stackTrace": traceback.format_tb(exc_info[2]) if exc_info else None,
+            "errorType": exc_info[0].__name__ if exc_info and exc_info[0] else None,
+            "errorMessage": str(exc_info[1]) if exc_info else None,
+            "requestId": getattr(record, "aws_request_id", None),
+            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc_info else None,
         }
-        if record.exc_info and record.exc_info[1] is not None:
-            entry["errorType"] = type(record.exc_info[1]).__name__
-            entry["stackTrace"] = traceback.format_exception(*record.exc_info)
-        entry.update({key: value for key, value in vars(record).items() if key not in self._RECORD_FIELDS})
-        return json.dumps(entry, default=str)
+        if getattr(record, "tenant_id", None) is not None:
+            entry["tenantId"] = record.tenant_id
+        entry.update((key, value) for key, value in vars(record).items() if key not in self._RESERVED and key not in entry)
+        return self._encode({key: value for key, value in entry.items() if value is not None})
 
 
 def _install_lambda_logging() -> None:

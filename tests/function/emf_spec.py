@@ -1,8 +1,8 @@
 """The CloudWatch Embedded Metric Format, as a check every request line of the function tests passes.
 
 ``lambda_json_event`` is what Lambda's JSON log format makes of a ``logging``
-record (the message, the logger, the request id, and every ``extra`` field
-as a top-level key); ``check_event`` holds that event to the EMF
+record (the local runtime's formatter: the message, the logger, the request
+id, and every ``extra`` field as a top-level key); ``check_event`` holds that event to the EMF
 specification (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/
 CloudWatch_Embedded_Metric_Format_Specification.html): the document schema,
 target members at the root, numeric metric values, string dimension values
@@ -23,6 +23,7 @@ import jsonschema
 
 import metrics
 from exchange_errors import STATUS_BY_ERROR
+from local.lambda_runtime import LambdaJsonFormatter
 
 NAMESPACE = "OAuthExchange/tests"
 ROUTES = frozenset(
@@ -84,19 +85,12 @@ EMF_SCHEMA: dict[str, Any] = {
 }
 VALIDATED: set[tuple[str, str]] = set()
 """(route, outcome) of every line ``check_event`` passed in this run."""
-_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "aws_request_id", "asctime"}
+_LAMBDA_FORMAT = LambdaJsonFormatter()
 
 
 def lambda_json_event(record: logging.LogRecord) -> dict[str, Any]:
     """The record as Lambda's JSON log format writes it; raises if a field is not JSON (Lambda's encoder would)."""
-    event: dict[str, Any] = {
-        "timestamp": record.created,
-        "level": record.levelname,
-        "message": record.getMessage(),
-        "logger": record.name,
-    }
-    event.update((key, value) for key, value in vars(record).items() if key not in _RECORD_FIELDS and key not in event)
-    return json.loads(json.dumps(event))
+    return json.loads(_LAMBDA_FORMAT.format(logging.makeLogRecord(vars(record))))
 
 
 def check_event(event: dict[str, Any], providers: Collection[str], never: Collection[str] = ()) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 import threading
 import time
@@ -36,6 +37,14 @@ def handler(event, context):
     if action == "log":
         import logging
         logging.getLogger("app").info("an info record", extra={"route": "/token", "status": 200})
+    if action == "log_odd":
+        import logging
+        logging.getLogger("app").info("a record with nothing", extra={"nothing": None, "kept": 0})
+        logging.getLogger("app").info("a record JSON cannot hold", extra={"odd": object()})
+        try:
+            {}["missing"]
+        except KeyError:
+            logging.getLogger("app").exception("a failure")
     if action == "unserialisable":
         return {"value": object()}
     if action == "environment":
@@ -178,6 +187,19 @@ def test_the_json_log_format_writes_json_records_at_the_configured_level(make_po
     record = json.loads(next(line for line in logs if '"an info record"' in line).split(" ", 1)[1])
     assert record["level"] == "INFO" and record["logger"] == "app" and record["requestId"] == "req-json"
     assert (record["route"], record["status"]) == ("/token", 200)
+
+
+def test_the_json_log_format_leaves_out_none_and_writes_no_record_json_cannot_hold(make_pool, logs):
+    pool = make_pool(environment={"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+    pool({"action": "log_odd"}, "req-odd")
+    assert eventually_logged(logs, lambda line: '"a failure"' in line)
+    nothing = json.loads(next(line for line in logs if '"a record with nothing"' in line).split(" ", 1)[1])
+    assert "nothing" not in nothing and nothing["kept"] == 0
+    assert not any("a record JSON cannot hold" in line and line.split(" ", 1)[1].startswith("{") for line in logs)
+    assert any("--- Logging error ---" in line for line in logs)  # logging's report on stderr, as in CloudWatch
+    failure = json.loads(next(line for line in logs if '"a failure"' in line).split(" ", 1)[1])
+    assert (failure["level"], failure["errorType"], failure["errorMessage"]) == ("ERROR", "KeyError", "'missing'")
+    assert isinstance(failure["stackTrace"], list) and re.fullmatch(r".*app\.py:handler:\d+", failure["location"])
 
 
 def test_the_text_log_format_keeps_info_records_out(make_pool, logs):
