@@ -1,6 +1,6 @@
 """Benchmark of the exchange function against local fake GitHub providers (not a test).
 
-    python3 bench/function_bench.py [--exchanges N] [--cold-runs N] [--baseline REV]
+    python3 bench/function_bench.py [--exchanges N] [--cold-runs N] [--baseline REV|'']
 
 Everything is measured side by side in one run, over loopback, against two
 fake GitHubs: one on plain HTTP and one on HTTPS with a certificate from a
@@ -25,7 +25,8 @@ it through ``SSL_CERT_FILE`` and trusts nothing else).
 * the size of the deployment zip (``oauth_exchange.packaging.build_archive``);
 * the warm HTTPS exchange's CPU with the request line's metrics on vs off
   (``metrics_overhead``), the line encoded as Lambda's JSON log format does,
-  and with ``--baseline REV`` vs ``function/`` as it was at that git revision,
+  and vs ``function/`` as it was at a git revision (``--baseline REV``; by
+  default the function before the metrics, the 2 % target's reference),
   loaded beside today's in the same process (``baseline``), interleaved.
 """
 
@@ -385,8 +386,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--exchanges", type=int, default=500, help="warm exchanges measured each way, per scheme")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh interpreters for the cold start")
-    parser.add_argument("--baseline", help="a git revision whose function/ the warm HTTPS exchange's CPU is compared with")
+    parser.add_argument(
+        "--baseline",
+        help=f"a git revision whose function/ the warm HTTPS exchange's CPU is compared with "
+        f"(default {metrics_overhead.BEFORE_METRICS}, the function before the metrics; '' for none)",
+    )
     options = parser.parse_args()
+    options.baseline = metrics_overhead.baseline_revision(options.baseline)
 
     # Lambda writes every log line somewhere; so does the benchmark, just not to the screen.
     logging.basicConfig(stream=open(os.devnull, "w"), level=logging.WARNING)  # noqa: SIM115

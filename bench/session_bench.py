@@ -1,6 +1,6 @@
 """Benchmark of session mode against a local fake GitHub (not a test).
 
-    python bench/session_bench.py [--calls N] [--cold-runs N] [--baseline REV] [--profile N] [--no-zip]
+    python bench/session_bench.py [--calls N] [--cold-runs N] [--baseline REV|''] [--profile N] [--no-zip]
 
 Side by side in one run, over loopback:
 
@@ -26,12 +26,12 @@ Side by side in one run, over loopback:
 * cold start in a fresh interpreter: importing the handler and the first
   ``POST /api/session`` (secret, DynamoDB client, code exchange, user info,
   ``PutItem``) beside browser mode's import and first ``POST /token``, and,
-  with ``--baseline REV``, beside session mode with ``function/`` as it was at
-  that git revision (interleaved);
+  beside session mode with ``function/`` as it was at the baseline revision
+  (``--baseline REV``; by default the function before the metrics), interleaved;
 * the proxied call's CPU with the request line's metrics on vs off
-  (``metrics_overhead``, against the keep-alive stand-in) and, with
-  ``--baseline REV``, vs ``function/`` at that revision loaded beside today's
-  in the worker (``baseline``), interleaved;
+  (``metrics_overhead``, against the keep-alive stand-in) and vs ``function/``
+  at the baseline revision loaded beside today's in the worker (``baseline``),
+  interleaved: the target is metrics on within 2 % of the function before the metrics;
 * with ``--profile N``: where the handler's own CPU goes, from cProfile over
   N proxied calls (DynamoDB kept alive), the functions with the most own time;
 * the deployment zip, built twice from nothing: its size, and whether the two
@@ -444,7 +444,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=500, help="warm proxied calls measured each way")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per mode")
-    parser.add_argument("--baseline", help="a git revision whose function/ session mode's cold start and the proxied call's CPU are compared with")
+    parser.add_argument(
+        "--baseline",
+        help=f"a git revision whose function/ session mode's cold start and the proxied call's CPU are compared with "
+        f"(default {metrics_overhead.BEFORE_METRICS}, the function before the metrics; '' for none)",
+    )
     parser.add_argument("--profile", type=int, default=0, help="proxied calls to profile (0: none)")
     parser.add_argument("--no-zip", action="store_true", help="skip building the deployment zip twice")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -452,6 +456,7 @@ def main() -> None:
     if options.worker:
         worker()
         return
+    options.baseline = metrics_overhead.baseline_revision(options.baseline)
     logging.basicConfig(stream=open(os.devnull, "w"), level=logging.WARNING)  # noqa: SIM115
     scratch = tempfile.TemporaryDirectory()
     older = baseline.extract(options.baseline, Path(scratch.name)) if options.baseline else None
